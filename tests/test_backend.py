@@ -1,0 +1,58 @@
+"""The generated backend: installs from the stack's requirements, passes `check --deploy`,
+has its migrations, and its own test suite passes against real PostgreSQL (and Redis)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from conftest import run
+from helpers import read_env
+from test_generate import MATRIX
+
+# The two backend variants; the other rows of the matrix do not change the backend.
+VARIANTS = {name: MATRIX[name] for name in ("default", "celery-py313-node20")}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))
+def backend(request, generate, postgres, redis_url, tmp_path_factory):
+    """(backend folder, its python, production-like environment)."""
+    app = generate(**request.param).app
+    venv = tmp_path_factory.mktemp("venv") / "backend venv"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin/python"
+    run(python, "-m", "pip", "install", "--quiet", "-r", app / "backend/requirements-dev.txt")
+    env = {
+        **read_env(app / ".env"),
+        **postgres,
+        "REDIS_URL": redis_url,
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    }
+    return app / "backend", python, env
+
+
+def test_deploy_check_passes_with_production_values_and_no_warnings(backend):
+    folder, python, env = backend
+    assert env["DJANGO_DEBUG"].lower() == "false"
+    result = run(
+        python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", cwd=folder, env=env
+    )
+    assert "no issues" in result.stdout
+
+
+def test_migrations_match_the_models(backend):
+    folder, python, env = backend
+    run(python, "manage.py", "makemigrations", "--check", "--dry-run", cwd=folder, env=env)
+
+
+def test_migrate_runs_against_postgresql(backend):
+    folder, python, env = backend
+    run(python, "manage.py", "migrate", "--noinput", cwd=folder, env=env)
+
+
+def test_backend_test_suite_passes_against_postgresql(backend):
+    folder, python, env = backend
+    result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder, env=env)
+    assert " passed" in result.stdout and "failed" not in result.stdout

@@ -1,0 +1,50 @@
+"""The generated frontend: npm ci, build, test and lint pass in the app, through the links,
+without changing the stack's files; the app's pre-commit config passes."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run
+from test_generate import MATRIX
+
+VARIANTS = {name: MATRIX[name] for name in ("default", "celery-py313-node20")}
+
+pytestmark = pytest.mark.slow
+
+
+def stack_frontend_digest(stack: Path) -> str:
+    files = sorted((stack / "frontend").glob("*.*"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))
+def frontend(request, generate):
+    pair = generate(**request.param)
+    before = stack_frontend_digest(pair.stack)
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=pair.app / "frontend")
+    yield pair
+    assert stack_frontend_digest(pair.stack) == before, "the app changed the stack's files"
+
+
+@pytest.mark.parametrize("script", ["build", "test", "lint"])
+def test_npm_script_passes(frontend, script):
+    run("npm", "run", script, cwd=frontend.app / "frontend")
+
+
+def test_build_output_is_in_the_app_not_the_stack(frontend):
+    app, stack = frontend.app, frontend.stack
+    run("npm", "run", "build", cwd=app / "frontend")
+    assert (app / "frontend/dist/index.html").is_file()
+    assert list((app / "frontend/dist/assets").glob("*.js"))
+    assert not (stack / "frontend/dist").exists()
+    assert not (stack / "frontend/node_modules").exists()
+
+
+def test_app_pre_commit_config_passes(frontend):
+    app = frontend.app
+    run(Path(sys.executable).parent / "pre-commit", "run", "--all-files", cwd=app)
+    assert run("git", "status", "--porcelain", cwd=app).stdout == ""

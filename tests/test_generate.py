@@ -1,0 +1,106 @@
+"""Rendering both templates: one command gives two clean, linked git repos."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import TEMPLATE_VERSION, copier_copy, run
+from helpers import assert_generated, assert_links
+
+# Readable ids for the option matrix; every other test file reuses it.
+MATRIX = {
+    "default": {},
+    "celery-py313-node20": {"use_celery": "true", "python_version": "3.13", "node_version": "20"},
+    "gitlab-domain": {
+        "ci_provider": "gitlab",
+        "domain": "shop.example.com",
+        "acme_email": "ops@example.com",
+    },
+    "no-ci-mirror-slug": {
+        "ci_provider": "none",
+        "project_name": "Shop Front",
+        "slug": "shop-front",
+        "python_image": "mirror.example.com/library/python:3.12-slim",
+        "node_image": "mirror.example.com/library/node:22-slim",
+        "postgres_image": "mirror.example.com/library/postgres:17",
+        "caddy_image": "mirror.example.com/library/caddy:2",
+    },
+}
+matrix = pytest.mark.parametrize("answers", list(MATRIX.values()), ids=list(MATRIX))
+
+
+def answers_of(repo_dir):
+    return yaml.safe_load((repo_dir / ".copier-answers.yml").read_text())
+
+
+@matrix
+def test_both_repos_render_without_template_leftovers(generate, answers):
+    pair = generate(**answers)
+    assert_generated(pair.stack)
+    assert_generated(pair.app)
+
+
+@matrix
+def test_one_command_gives_two_clean_git_repos_with_resolving_links(generate, answers):
+    pair = generate(**answers)
+    for repo in (pair.stack, pair.app):
+        assert run("git", "status", "--porcelain", "--ignored=no", cwd=repo).stdout == ""
+        assert run("git", "rev-list", "--count", "HEAD", cwd=repo).stdout.strip() == "1"
+    assert_links(pair.app, pair.stack)
+
+
+@matrix
+def test_answers_files_point_at_the_real_template_and_version(generate, template, answers):
+    pair = generate(**answers)
+    app, stack = answers_of(pair.app), answers_of(pair.stack)
+    assert (app["repo"], stack["repo"]) == ("app", "stack")
+    for recorded in (app, stack):
+        assert recorded["_src_path"] == str(template)
+        assert recorded["_commit"] == TEMPLATE_VERSION
+    shared = {k: v for k, v in app.items() if k in stack and not k.startswith("_") and k != "repo"}
+    assert shared == {k: stack[k] for k in shared}, "the stack got other answers than the app"
+
+
+@matrix
+def test_optional_files_follow_the_answers(generate, answers):
+    pair = generate(**answers)
+    recorded = answers_of(pair.app)
+    package = pair.app / "backend" / recorded["package"]
+    assert (package / "settings.py").is_file()
+    assert (package / "celery.py").is_file() == recorded["use_celery"]
+    assert (pair.app / ".github/workflows/ci.yml").is_file() == (
+        recorded["ci_provider"] == "github"
+    )
+    assert (pair.app / ".gitlab-ci.yml").is_file() == (recorded["ci_provider"] == "gitlab")
+    compose = yaml.safe_load((pair.stack / "compose/docker-compose.app.yml").read_text())
+    assert ({"redis", "worker", "beat"} <= set(compose["services"])) == recorded["use_celery"]
+
+
+def test_app_defaults_come_from_the_stack_it_links_to(template, tmp_path):
+    stack = tmp_path / "igny8-stack"
+    copier_copy(
+        template,
+        stack,
+        repo="stack",
+        domain="shop.example.com",
+        acme_email="ops@example.com",
+        use_celery="true",
+        node_version="20",
+    )
+    app = tmp_path / "igny8"
+    copier_copy(template, app, repo="app")
+    recorded = answers_of(app)
+    assert (recorded["domain"], recorded["use_celery"], recorded["node_version"]) == (
+        "shop.example.com",
+        True,
+        "20",
+    )
+    assert_links(app, stack)
+    assert run("git", "status", "--porcelain", cwd=app).stdout == ""
+
+
+def test_stack_alone_renders_with_pytest_copier(copier, tmp_path):
+    project = copier.copy(tmp_path / "igny8-stack", repo="stack")
+    assert project.answers["repo"] == "stack"
+    assert (project.path / "links.txt").is_file()
+    assert_generated(project.path)

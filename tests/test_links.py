@@ -1,0 +1,92 @@
+"""The app's links into the stack: relative, idempotent, nothing of the user's lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from conftest import TEMPLATE_VERSION, run
+from helpers import assert_links, manifest
+
+
+@pytest.fixture
+def pair(generate, tmp_path):
+    """A private copy of a generated pair (links stay relative, so they still resolve)."""
+    source = generate()
+    base = tmp_path / "a copy"
+    shutil.copytree(source.app.parent, base, symlinks=True)
+    return base / source.app.name, base / source.stack.name
+
+
+def link_app(stack, app):
+    return run("bash", stack / "scripts/link-app.sh", app)
+
+
+def snapshot(app, stack):
+    return {a: (os.readlink(app / a), os.lstat(app / a).st_ino) for a, _ in manifest(stack)}
+
+
+def test_second_run_changes_nothing(pair):
+    app, stack = pair
+    before = snapshot(app, stack)
+    link_app(stack, app)
+    assert snapshot(app, stack) == before
+    assert run("git", "status", "--porcelain", cwd=app).stdout == ""
+
+
+def test_real_file_in_the_way_is_backed_up_not_lost(pair):
+    app, stack = pair
+    vite = app / "frontend/vite.config.ts"
+    vite.unlink()
+    vite.write_text("// my own config\n")
+    link_app(stack, app)
+    assert_links(app, stack)
+    backups = list(vite.parent.glob("vite.config.ts.backup-*"))
+    assert [b.read_text() for b in backups] == ["// my own config\n"]
+
+
+def test_link_pointing_elsewhere_is_repointed(pair, tmp_path):
+    app, stack = pair
+    compose = app / "docker-compose.app.yml"
+    compose.unlink()
+    compose.symlink_to(tmp_path / "somewhere-else.yml")
+    link_app(stack, app)
+    assert_links(app, stack)
+
+
+def test_links_are_ignored_by_git_and_never_tracked(pair):
+    app, stack = pair
+    paths = [a for a, _ in manifest(stack)]
+    assert run("git", "ls-files", "--", *paths, cwd=app).stdout == ""
+    ignored = run("git", "check-ignore", *paths, ".env", cwd=app).stdout.split()
+    assert ignored == [*paths, ".env"]
+
+
+def test_install_sh_links_an_app_from_any_directory(pair, tmp_path):
+    app, stack = pair
+    moved = tmp_path / "other place" / "my app"
+    run("git", "clone", "--quiet", app, moved)
+    assert not (moved / ".env").exists()
+    result = run(stack / "install.sh", "--app", moved, cwd=tmp_path)
+    assert_links(moved, stack)
+    assert (moved / ".env").stat().st_mode & 0o777 == 0o600
+    assert run("git", "status", "--porcelain", cwd=moved).stdout == ""
+    again = run(stack / "install.sh", "--app", moved, cwd=moved / "backend")
+    assert_links(moved, stack)
+    assert result.returncode == again.returncode == 0
+
+
+def test_install_sh_reports_its_template_version(pair):
+    _, stack = pair
+    assert run(stack / "install.sh", "--version").stdout.strip().endswith(TEMPLATE_VERSION)
+
+
+def test_install_sh_checks_for_a_docker_engine_first(pair, tmp_path):
+    _, stack = pair
+    data_root = tmp_path / "data"
+    env = {"DATA_ROOT": str(data_root), "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    result = run(stack / "install.sh", env=env, check=False)
+    assert result.returncode != 0
+    assert "Docker engine" in result.stderr
+    assert not data_root.exists()

@@ -1,0 +1,64 @@
+"""Secrets: generated, long, private, never in git or the answers file, never rotated."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import copier_copy, run
+from helpers import read_env
+
+SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD")
+
+
+def test_env_has_every_example_key_and_fresh_long_secrets(generate):
+    app = generate().app
+    env, example = read_env(app / ".env"), read_env(app / ".env.example")
+    assert list(env) == list(example)
+    assert len(env["DJANGO_SECRET_KEY"]) >= 50
+    assert len(env["POSTGRES_PASSWORD"]) >= 32
+    assert all(example[key] == "" for key in SECRETS)
+    assert (app / ".env").stat().st_mode & 0o777 == 0o600
+
+
+def test_secrets_differ_between_two_generations(generate, template, tmp_path):
+    first = read_env(generate().app / ".env")
+    copier_copy(template, tmp_path / "app", repo="app")
+    second = read_env(tmp_path / "app" / ".env")
+    for key in SECRETS:
+        assert first[key] != second[key]
+
+
+def test_secrets_are_in_no_commit_and_not_in_the_answers_file(generate):
+    pair = generate()
+    env = read_env(pair.app / ".env")
+    for repo in (pair.app, pair.stack):
+        assert ".env" not in run("git", "ls-files", cwd=repo).stdout.split()
+        for key in SECRETS:
+            assert env[key] not in (repo / ".copier-answers.yml").read_text()
+            found = run("git", "grep", "-F", env[key], "HEAD", cwd=repo, check=False)
+            assert found.returncode == 1, found.stdout
+
+
+def test_existing_values_survive_and_only_missing_keys_are_appended(generate, tmp_path):
+    source = generate()
+    base = tmp_path / "copy"
+    shutil.copytree(source.app.parent, base, symlinks=True)
+    app, stack = base / source.app.name, base / source.stack.name
+    dotenv = app / ".env"
+    original = read_env(dotenv)
+    edited = [
+        "DOMAIN=shop.example.com" if line.startswith("DOMAIN=") else line
+        for line in dotenv.read_text().splitlines()
+        if not line.startswith("POSTGRES_PORT=")
+    ]
+    dotenv.write_text("\n".join(edited) + "\nMY_OWN_KEY=kept\n")
+    run("bash", stack / "scripts/sync-env.sh", app)
+    synced = read_env(dotenv)
+    assert synced["DOMAIN"] == "shop.example.com"
+    assert synced["MY_OWN_KEY"] == "kept"
+    assert synced["POSTGRES_PORT"] == original["POSTGRES_PORT"]
+    assert {k: synced[k] for k in SECRETS} == {k: original[k] for k in SECRETS}
+    text = dotenv.read_text()
+    run("bash", stack / "scripts/sync-env.sh", app)
+    assert dotenv.read_text() == text
+    assert dotenv.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,137 @@
+"""Generated files pass the real tools: ruff, shellcheck, hadolint, caddy, docker compose,
+workflow schemas and the repos' own pre-commit configs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run
+from helpers import project_files
+from test_generate import matrix
+
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    assert path, f"{name} is not installed: run `make test`, which installs it"
+    return path
+
+
+def shell_scripts(root: Path) -> list[Path]:
+    return [
+        p
+        for p in project_files(root)
+        if p.suffix == ".sh" or p.read_bytes().startswith((b"#!/usr/bin/env bash", b"#!/bin/sh"))
+    ]
+
+
+@matrix
+def test_python_passes_ruff(generate, answers):
+    pair = generate(**answers)
+    for repo in (pair.app, pair.stack):
+        run(tool("ruff"), "check", ".", cwd=repo)
+        run(tool("ruff"), "format", "--check", ".", cwd=repo)
+
+
+@matrix
+def test_shell_scripts_pass_shellcheck(generate, answers):
+    pair = generate(**answers)
+    scripts = shell_scripts(pair.stack) + shell_scripts(pair.app)
+    assert {"install.sh", "link-app.sh", "sync-env.sh", "build-images.sh"} <= {
+        s.name for s in scripts
+    }
+    run(tool("shellcheck"), *scripts)
+
+
+@matrix
+def test_dockerfiles_pass_hadolint(generate, answers):
+    stack = generate(**answers).stack
+    dockerfiles = [
+        stack / "backend/Dockerfile",
+        stack / "frontend/Dockerfile",
+        stack / "caddy/Dockerfile",
+    ]
+    run(tool("hadolint"), "--failure-threshold", "style", *dockerfiles)
+
+
+@pytest.mark.parametrize("domain", ["localhost", "shop.example.com"])
+def test_caddyfile_validates_and_is_formatted(generate, domain, tmp_path):
+    caddyfile = generate().stack / "caddy/Caddyfile"
+    env = {
+        "DOMAIN": domain,
+        "ACME_EMAIL": "ops@example.com",
+        "XDG_DATA_HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    run(tool("caddy"), "validate", "--config", caddyfile, "--adapter", "caddyfile", env=env)
+    formatted = run(tool("caddy"), "fmt", caddyfile).stdout
+    assert formatted == caddyfile.read_text()
+
+
+def compose_config(app: Path) -> dict:
+    result = run(
+        "docker", "compose", "-f", "docker-compose.app.yml", "config", "--format", "json", cwd=app
+    )
+    return json.loads(result.stdout)
+
+
+@matrix
+def test_compose_file_is_valid_and_follows_the_rules(generate, answers):
+    app = generate(**answers).app
+    services = compose_config(app)["services"]
+    assert {"caddy", "backend", "frontend", "db"} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no healthcheck"
+        assert service["restart"] == "unless-stopped", name
+        for dependency in service.get("depends_on", {}).values():
+            assert dependency["condition"] == "service_healthy", name
+        if name != "caddy":
+            assert not service.get("ports"), f"{name} publishes ports"
+    assert {p["target"] for p in services["caddy"]["ports"]} >= {80, 443}
+    app_mounts = [
+        m
+        for s in services.values()
+        for m in s.get("volumes", [])
+        if m["type"] == "bind" and str(app) in m["source"]
+    ]
+    assert app_mounts, "no app code is bind-mounted"
+    assert all(m.get("read_only") for m in app_mounts), app_mounts
+
+
+@pytest.mark.parametrize(
+    ("answers", "workflow", "schema"),
+    [
+        ({}, ".github/workflows/ci.yml", "vendor.github-workflows"),
+        (
+            {
+                "ci_provider": "gitlab",
+                "domain": "shop.example.com",
+                "acme_email": "ops@example.com",
+            },
+            ".gitlab-ci.yml",
+            "vendor.gitlab-ci",
+        ),
+    ],
+    ids=["github", "gitlab"],
+)
+def test_app_ci_workflow_matches_its_schema(generate, answers, workflow, schema):
+    run(tool("check-jsonschema"), "--builtin-schema", schema, generate(**answers).app / workflow)
+
+
+def test_stack_lint_workflow_matches_its_schema(generate):
+    workflows = list((generate().stack / ".github/workflows").glob("*.yml"))
+    assert workflows
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows)
+
+
+def test_stack_pre_commit_config_passes_on_the_stack(generate, tmp_path):
+    stack = tmp_path / "stack"
+    shutil.copytree(generate().stack, stack, symlinks=True)
+    run(tool("pre-commit"), "run", "--all-files", cwd=stack)
+    assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
