@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("notes/", views.NoteList.as_view(), name="note-list"),
+]

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Backend container entrypoint: web | worker | beat | any command.
+set -eu
+
+stack_dir=/opt/stack
+
+django_package() {
+    : "${DJANGO_SETTINGS_MODULE:?must be set, e.g. myapp_core.settings (the app .env sets it)}"
+    printf '%s\n' "${DJANGO_SETTINGS_MODULE%%.*}"
+}
+
+wait_for_db() {
+    python - <<'PY'
+import os
+import sys
+import time
+
+import psycopg
+
+timeout = float(os.environ.get("DB_WAIT_TIMEOUT", "60"))
+deadline = time.monotonic() + timeout
+while True:
+    try:
+        psycopg.connect(
+            host=os.environ.get("POSTGRES_HOST", "db"),
+            port=os.environ.get("POSTGRES_PORT", "5432"),
+            dbname=os.environ["POSTGRES_DB"],
+            user=os.environ["POSTGRES_USER"],
+            password=os.environ["POSTGRES_PASSWORD"],
+            connect_timeout=3,
+        ).close()
+        break
+    except psycopg.OperationalError as exc:
+        if time.monotonic() >= deadline:
+            sys.exit(f"database not reachable after {timeout:g}s: {exc}")
+        time.sleep(1)
+PY
+}
+
+case "${1:-web}" in
+    web)
+        package=$(django_package)
+        wait_for_db
+        python "$stack_dir/manage.py" migrate --noinput
+        python "$stack_dir/manage.py" collectstatic --noinput
+        exec gunicorn --config "$stack_dir/gunicorn.conf.py" "$package.wsgi:application"
+        ;;
+    worker)
+        package=$(django_package)
+        exec celery -A "$package" worker --loglevel=INFO
+        ;;
+    beat)
+        package=$(django_package)
+        exec celery -A "$package" beat --loglevel=INFO --schedule=/tmp/celerybeat-schedule
+        ;;
+    *)
+        exec "$@"
+        ;;
+esac
