@@ -1,0 +1,18 @@
+import type { Note } from '../stores/notes.ts'
+
+export default function NoteList({ notes }: { notes: Note[] }) {
+  if (notes.length === 0) {
+    return <p>No notes yet.</p>
+  }
+  return (
+    <ul className="notes">
+      {notes.map((note) => (
+        <li key={note.id}>
+          <h3>{note.title}</h3>
+          {note.body && <p>{note.body}</p>}
+          <time dateTime={note.created_at}>{new Date(note.created_at).toLocaleString()}</time>
+        </li>
+      ))}
+    </ul>
+  )
+}

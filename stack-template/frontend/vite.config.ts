@@ -1,0 +1,22 @@
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import type { ViteUserConfig } from 'vitest/config'
+
+// This file is linked into the app, and Vite resolves imports next to the link's target:
+// load the plugin from the node_modules of the folder Vite runs in instead.
+const { resolve } = createRequire(`${process.cwd()}/`)
+const plugin = pathToFileURL(resolve('@vitejs/plugin-react')).href
+const { default: react }: typeof import('@vitejs/plugin-react') = await import(plugin)
+
+const api = process.env.VITE_API_TARGET ?? 'http://127.0.0.1:8000'
+
+export default {
+  plugins: [react()],
+  server: {
+    proxy: { '/api': api, '/admin': api, '/static': api },
+  },
+  test: {
+    environment: 'jsdom',
+    globals: true,
+  },
+} satisfies ViteUserConfig
