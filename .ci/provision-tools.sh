@@ -34,7 +34,7 @@ trixie() {
     mkdir -p "$TRIXIE_DIR/lists/partial" "$TRIXIE_DIR/archives/partial"
     [ -f "$TRIXIE_DIR/sources.list" ] ||
         echo "deb http://deb.debian.org/debian trixie main" >"$TRIXIE_DIR/sources.list"
-    apt-get -qq -o Dir::Etc::SourceList="$TRIXIE_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    apt-get -qq -o APT::Sandbox::User=root -o Dir::Etc::SourceList="$TRIXIE_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
         -o Dir::State::Lists="$TRIXIE_DIR/lists" -o Dir::Cache::Archives="$TRIXIE_DIR/archives" "$@"
 }
 
