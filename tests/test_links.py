@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE_VERSION, run
@@ -90,3 +92,17 @@ def test_install_sh_checks_for_a_docker_engine_first(pair, tmp_path):
     assert result.returncode != 0
     assert "Docker engine" in result.stderr
     assert not data_root.exists()
+
+
+def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair, tmp_path):
+    app, stack = pair
+    clone = tmp_path / "ci checkout"
+    run("git", "clone", "--quiet", app, clone)
+    ci_stack = tmp_path / "runner temp" / "stack"
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    run(clone / "scripts/get-stack.sh", ci_stack, env={"PATH": path})
+    assert_links(clone, ci_stack)
+    assert (ci_stack / ".copier-answers.yml").read_text() == (
+        stack / ".copier-answers.yml"
+    ).read_text()
+    assert run("git", "status", "--porcelain", cwd=clone).stdout == ""
