@@ -1,11 +1,9 @@
 import { render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { MemoryRouter } from 'react-router'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import App from './App.tsx'
-import { useNotes, type Note } from './stores/notes.ts'
-
-const note: Note = { id: 1, title: 'First note', body: 'Hello', created_at: '2025-01-01T12:00:00Z' }
+import { note, mockFetchEachTest } from './test/fetchMock.ts'
 
 function renderAt(path: string) {
   return render(
@@ -16,17 +14,7 @@ function renderAt(path: string) {
 }
 
 describe('App', () => {
-  const fetchMock = vi.fn<typeof fetch>()
-
-  beforeEach(() => {
-    useNotes.setState(useNotes.getInitialState())
-    vi.stubGlobal('fetch', fetchMock)
-  })
-
-  afterEach(() => {
-    fetchMock.mockReset()
-    vi.unstubAllGlobals()
-  })
+  const fetchMock = mockFetchEachTest()
 
   it('shows the notes from the API on the home page', async () => {
     fetchMock.mockResolvedValueOnce(Response.json([note]))

@@ -1,26 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { useNotes, type Note } from './notes.ts'
-
-const note: Note = { id: 1, title: 'First', body: 'Hello', created_at: '2025-01-01T12:00:00Z' }
+import { afterEach, describe, expect, it } from 'vitest'
+import { note, mockFetchEachTest } from '../test/fetchMock.ts'
+import { useNotes } from './notes.ts'
 
 function reply(status: number, data: unknown) {
-  return new Response(JSON.stringify(data), {
-    status,
-    headers: { 'Content-Type': 'application/json' },
-  })
+  return Response.json(data, { status })
 }
 
 describe('notes store', () => {
-  const fetchMock = vi.fn<typeof fetch>()
-
-  beforeEach(() => {
-    useNotes.setState(useNotes.getInitialState())
-    vi.stubGlobal('fetch', fetchMock)
-  })
+  const fetchMock = mockFetchEachTest()
 
   afterEach(() => {
-    fetchMock.mockReset()
-    vi.unstubAllGlobals()
     document.cookie = 'csrftoken=; expires=Thu, 01 Jan 1970 00:00:00 GMT'
   })
 
