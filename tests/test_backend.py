@@ -3,9 +3,13 @@ has its migrations, and its own test suite passes against real PostgreSQL (and R
 
 from __future__ import annotations
 
-import sys
+import glob
+import os
+import pwd
+import shutil
 
 import pytest
+import yaml
 from conftest import run
 from helpers import read_env
 from test_generate import MATRIX
@@ -16,12 +20,31 @@ VARIANTS = {name: MATRIX[name] for name in ("default", "celery-py313-node20")}
 pytestmark = pytest.mark.slow
 
 
+def python_for(version: str) -> str:
+    """An interpreter of the answered Python version: on PATH, or one pyenv installed."""
+    roots = {
+        os.environ.get("PYENV_ROOT", ""),
+        os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".pyenv"),
+    }
+    candidates = [shutil.which(f"python{version}")] + sorted(
+        path
+        for root in roots
+        if root
+        for path in glob.glob(f"{root}/versions/{version}.*/bin/python{version}")
+    )
+    for candidate in filter(None, candidates):
+        if run(candidate, "-c", "pass", check=False).returncode == 0:
+            return candidate
+    raise AssertionError(f"python{version} is needed to test that answer: install it (pyenv)")
+
+
 @pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))
 def backend(request, generate, postgres, redis_url, tmp_path_factory):
     """(backend folder, its python, production-like environment)."""
     app = generate(**request.param).app
+    version = yaml.safe_load((app / ".copier-answers.yml").read_text())["python_version"]
     venv = tmp_path_factory.mktemp("venv") / "backend venv"
-    run(sys.executable, "-m", "venv", venv)
+    run(python_for(version), "-m", "venv", venv)
     python = venv / "bin/python"
     run(python, "-m", "pip", "install", "--quiet", "-r", app / "backend/requirements-dev.txt")
     env = {
