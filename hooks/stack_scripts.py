@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
+import sys
 from pathlib import Path
 
 
@@ -40,9 +42,6 @@ def run_stack_script(stack_dir: Path, name: str, app_dir: Path) -> None:
 
 def main_for(name: str, argv: list[str] | None) -> int:
     """The whole of a hook that runs one stack script on the current app folder."""
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(description=f"Run the stack's scripts/{name} on this app.")
     parser.add_argument("--operation", default="copy")
     parser.add_argument("--stack-dir", type=Path, required=True)

@@ -56,6 +56,11 @@ def assert_generated(root: Path) -> None:
         assert not path.name.endswith(".jinja"), f"unrendered template file {path}"
 
 
+def answers_of(repo: Path) -> dict:
+    """The answers copier recorded in a generated repo."""
+    return yaml.safe_load((repo / ".copier-answers.yml").read_text())
+
+
 def manifest(stack: Path) -> list[tuple[str, str]]:
     """The stack's link manifest as (path in app, path in stack) pairs."""
     pairs = []

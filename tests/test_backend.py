@@ -9,9 +9,8 @@ import pwd
 import shutil
 
 import pytest
-import yaml
 from conftest import run
-from helpers import read_env
+from helpers import answers_of, read_env
 from test_generate import MATRIX
 
 # The two backend variants; the other rows of the matrix do not change the backend.
@@ -42,9 +41,8 @@ def python_for(version: str) -> str:
 def backend(request, generate, postgres, redis_url, tmp_path_factory):
     """(backend folder, its python, production-like environment)."""
     app = generate(**request.param).app
-    version = yaml.safe_load((app / ".copier-answers.yml").read_text())["python_version"]
     venv = tmp_path_factory.mktemp("venv") / "backend venv"
-    run(python_for(version), "-m", "venv", venv)
+    run(python_for(answers_of(app)["python_version"]), "-m", "venv", venv)
     python = venv / "bin/python"
     run(python, "-m", "pip", "install", "--quiet", "-r", app / "backend/requirements-dev.txt")
     env = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import TEMPLATE_VERSION, copier_copy, run
-from helpers import assert_generated, assert_links
+from helpers import answers_of, assert_generated, assert_links
 
 # Readable ids for the option matrix; every other test file reuses it.
 MATRIX = {
@@ -27,10 +27,6 @@ MATRIX = {
     },
 }
 matrix = pytest.mark.parametrize("answers", list(MATRIX.values()), ids=list(MATRIX))
-
-
-def answers_of(repo_dir):
-    return yaml.safe_load((repo_dir / ".copier-answers.yml").read_text())
 
 
 @matrix

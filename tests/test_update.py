@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 from conftest import COPIER, TEMPLATE_VERSION, copier_copy, run
-from helpers import assert_links
+from helpers import answers_of, assert_links
 
 
 def test_copier_update_brings_a_new_template_version_to_both_repos(template, tmp_path):
@@ -27,12 +27,10 @@ def test_copier_update_brings_a_new_template_version_to_both_repos(template, tmp
         app: [".copier-answers.yml", "README.md"],
     }
     for repo, expected in expected_changes.items():
-        assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == (
-            TEMPLATE_VERSION
-        )
+        assert answers_of(repo)["_commit"] == TEMPLATE_VERSION
         run(*COPIER, "update", "--trust", "--defaults", cwd=repo)
         assert "A line from the next release." in (repo / "README.md").read_text()
-        assert yaml.safe_load((repo / ".copier-answers.yml").read_text())["_commit"] == "99.1.0"
+        assert answers_of(repo)["_commit"] == "99.1.0"
         changed = run("git", "status", "--porcelain", cwd=repo).stdout.split("\n")
         assert sorted(line[3:] for line in changed if line) == expected
     compose = yaml.safe_load((stack / "compose/docker-compose.app.yml").read_text())
