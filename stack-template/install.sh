@@ -5,7 +5,8 @@ stack=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() {
     cat <<EOF
-usage: ./install.sh            check Docker, build the images, create the data folders
+usage: ./install.sh            check Docker, build the images (with the packages of the
+                               app last linked), create the data folders
        ./install.sh --app PATH link the app at PATH to this stack and create/update its .env
        ./install.sh --version  print the template version of this stack
 

@@ -44,7 +44,17 @@ def backend(request, generate, postgres, redis_url, tmp_path_factory):
     venv = tmp_path_factory.mktemp("venv") / "backend venv"
     run(python_for(answers_of(app)["python_version"]), "-m", "venv", venv)
     python = venv / "bin/python"
-    run(python, "-m", "pip", "install", "--quiet", "-r", app / "backend/requirements-dev.txt")
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "-r",
+        app / "backend/requirements-dev.txt",
+        "-r",
+        app / "backend/requirements-app.txt",
+    )
     env = {
         **read_env(app / ".env"),
         **postgres,

@@ -63,3 +63,8 @@ done
 if [ $((created + replaced)) -gt 0 ]; then
     echo "Linked $app to $stack: $created created, $replaced replaced, $kept already in place."
 fi
+
+# scripts/build-images.sh builds the packages of the app linked last into the images.
+if [ "$(cat "$stack/.linked-app" 2>/dev/null)" != "$app" ]; then
+    printf '%s\n' "$app" >"$stack/.linked-app"
+fi

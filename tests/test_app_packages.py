@@ -1,0 +1,81 @@
+"""The app's own packages: listed in app files (frontend/package-app.json,
+backend/requirements-app.txt), installed on top of the stack's, and the stack's files are
+never written from the app side. The images pick them up too (test_docker.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import copier_copy, run
+
+pytestmark = pytest.mark.slow
+
+STACK_NPM_FILES = ("package.json", "package-lock.json", ".npmrc", "install-app-packages.mjs")
+
+
+@pytest.fixture(scope="module")
+def pair(template, tmp_path_factory) -> tuple[Path, Path]:
+    app = tmp_path_factory.mktemp("packages") / "work dir" / "igny8"
+    copier_copy(template, app, repo="app")
+    return app, app.parent / "igny8-stack"
+
+
+def stack_npm_files(stack: Path) -> dict[str, bytes]:
+    return {name: (stack / "frontend" / name).read_bytes() for name in STACK_NPM_FILES}
+
+
+def write_packages(app: Path, dependencies: dict[str, str]) -> None:
+    listing = {"dependencies": dependencies, "devDependencies": {}}
+    (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
+
+
+def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):
+    app, stack = pair
+    before = stack_npm_files(stack)
+    write_packages(app, {"is-number": "7.0.0"})
+
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
+    version = run("node", "-p", "require('is-number/package.json').version", cwd=app / "frontend")
+    assert version.stdout.strip() == "7.0.0"
+    assert (app / "frontend/node_modules/react").is_dir()
+
+    # A developer who reaches for `npm install NAME` does not edit the stack through the links.
+    run("npm", "install", "dayjs@1.11.19", "--no-audit", "--no-fund", cwd=app / "frontend")
+    assert stack_npm_files(stack) == before
+    assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
+    assert run("git", "status", "--porcelain", cwd=app).stdout == " M frontend/package-app.json\n"
+
+
+@pytest.mark.parametrize(
+    ("dependencies", "message"),
+    [
+        (
+            {"is-number": "^7.0.0"},
+            'is-number: "^7.0.0" is not an exact version; write it as "1.2.3"',
+        ),
+        (
+            {"react": "19.0.0"},
+            "react is already a stack dependency (19.3.1); remove it from package-app.json",
+        ),
+    ],
+    ids=["range", "stack-package"],
+)
+def test_a_bad_package_list_fails_npm_ci_naming_the_fix(pair, dependencies, message):
+    app, stack = pair
+    before = stack_npm_files(stack)
+    write_packages(app, dependencies)
+    result = run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend", check=False)
+    assert result.returncode != 0
+    assert f"error: package-app.json: {message}" in result.stderr
+    assert stack_npm_files(stack) == before
+
+
+def test_app_ci_installs_the_app_requirements(pair):
+    """The app's CI installs requirements-app.txt beside the stack's requirements."""
+    app, _ = pair
+    workflow = (app / ".github/workflows/ci.yml").read_text()
+    assert "pip install -r backend/requirements-dev.txt -r backend/requirements-app.txt" in workflow
+    requirements = (app / "backend/requirements-app.txt").read_text()
+    assert all(line.startswith("#") for line in requirements.splitlines())
