@@ -88,6 +88,9 @@ build() {
     log "$image: built in $((SECONDS - start))s"
 }
 
+# One build at a time (pytest-xdist workers each call this).
+exec 9>"${TMPDIR:-/tmp}/template-standins.lock"
+flock 9
 docker info >/dev/null 2>&1 ||
     die "the Docker engine does not answer (docker info); start it with: bash .ci/provision-docker.sh"
 [ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE"
