@@ -2,7 +2,8 @@
 # Installs and starts a Docker engine on a fresh Debian 12 machine; does nothing where it is all
 # there and running.
 #   Debian 12: iptables containerd runc tini (the engine's dependencies), debootstrap (the
-#   tests' stand-in base images) and chromium (a headless browser).
+#   tests' stand-in base images), chromium (a headless browser) and libnss3-tools (certutil,
+#   to make that browser trust Caddy's local CA).
 #   Debian 13: docker.io (engine 26), docker-compose (compose v2), docker-buildx, and docker-cli
 #   if there is no client; bookworm's engine 20.10 cannot build additional contexts.
 # The engine runs as `setsid dockerd` (no systemd), its log in $DOCKERD_LOG.
@@ -19,7 +20,7 @@ engine_major() {
     dockerd --version | sed -E 's/^Docker version ([0-9]+).*/\1/'
 }
 
-read -r -a debs <<<"$(missing_packages iptables containerd runc tini debootstrap chromium)"
+read -r -a debs <<<"$(missing_packages iptables containerd runc tini debootstrap chromium libnss3-tools)"
 if [ ${#debs[@]} -gt 0 ]; then
     need_root "${debs[*]}"
     echo "Installing Debian packages: ${debs[*]}"

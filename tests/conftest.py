@@ -109,6 +109,25 @@ def wait_for(check, what: str, timeout: float = 30) -> None:
     raise AssertionError(f"{what} did not come up within {timeout}s")
 
 
+def record_timing(name: str, seconds: float) -> None:
+    """Note a measured phase: printed at the end of the run (and by .ci/run's summary)."""
+    line = f"{name:<48} {seconds:7.1f}s"
+    TIMINGS.append(line)
+    if os.environ.get("TEMPLATE_TIMINGS_FILE"):
+        with open(os.environ["TEMPLATE_TIMINGS_FILE"], "a") as file:
+            file.write(line + "\n")
+
+
+TIMINGS: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if TIMINGS:
+        terminalreporter.section("measured phases")
+        for line in TIMINGS:
+            terminalreporter.write_line(line)
+
+
 def as_postgres(*cmd: str | Path) -> list[str]:
     """PostgreSQL refuses to run as root: drop to the postgres system user then."""
     return (

@@ -1,0 +1,364 @@
+"""The generated stack, run for real under a Docker engine, as a user deploys it.
+
+In a folder whose path has a space: bootstrap the app (which generates the stack), link it
+with the stack's install.sh, build the images with install.sh, `docker compose up -d --wait`,
+then check it through Caddy over HTTPS, verified against Caddy's own CA (trusted explicitly),
+with a headless Chromium for the page. Base images are the local stand-ins (standins.py);
+the generated repos only see them as base-image answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import copier_copy, free_port, record_timing, run, wait_for
+from helpers import read_env
+from playwright.sync_api import Error as BrowserError
+from playwright.sync_api import sync_playwright
+from standins import ensure_standins
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+VARIANTS = {
+    "default": {},
+    "celery": {"project_name": "Celery Shop", "use_celery": True},
+}
+# The app's own packages (its requirements-app.txt and package-app.json): the images must
+# pick them up.
+APP_REQUIREMENT = ("humanize", "4.17.0")
+APP_NPM_PACKAGE = ("is-number", "7.0.0")
+CHROMIUM = "/usr/bin/chromium"
+CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
+
+
+@dataclass
+class Deployment:
+    name: str
+    app: Path
+    stack: Path
+    url: str
+    ca: Path
+    tls: ssl.SSLContext = field(repr=False)
+
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run(
+            "docker", "compose", "-f", "docker-compose.app.yml", *args, cwd=self.app, check=check
+        )
+
+    def images(self) -> dict[str, str]:
+        """Image id of each of the stack's images."""
+        slug = self.stack.name.removesuffix("-stack")
+        version = run(self.stack / "install.sh", "--version").stdout.strip()
+        return {
+            service: run(
+                "docker", "image", "inspect", "-f", "{{.Id}}", f"{slug}-{service}:{version}"
+            ).stdout.strip()
+            for service in ("backend", "frontend", "caddy")
+        }
+
+    def fetch(self, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={} if body is None else {"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, context=self.tls, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def json(self, path: str, body: dict | None = None, status: int = 200) -> dict | list:
+        code, _, content = self.fetch(path, body)
+        assert code == status, f"{path}: {code} {content[:500]!r}"
+        return json.loads(content)
+
+
+def set_env(dotenv: Path, **values: str) -> None:
+    lines = dotenv.read_text().splitlines()
+    for key, value in values.items():
+        lines = [f"{key}={value}" if line.startswith(f"{key}=") else line for line in lines]
+    dotenv.write_text("\n".join(lines) + "\n")
+
+
+def add_app_packages(app: Path) -> None:
+    with (app / "backend/requirements-app.txt").open("a") as file:
+        file.write("{}=={}\n".format(*APP_REQUIREMENT))
+    name, version = APP_NPM_PACKAGE
+    listing = {"dependencies": {name: version}, "devDependencies": {}}
+    (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
+    run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
+
+
+def timed(name: str, *args, **kwargs) -> subprocess.CompletedProcess:
+    start = time.monotonic()
+    result = run(*args, **kwargs)
+    record_timing(name, time.monotonic() - start)
+    return result
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
+def deployment(request, template, tmp_path_factory):
+    name = request.param
+    start = time.monotonic()
+    standins = ensure_standins()
+    record_timing("stand-in images (ensure)", time.monotonic() - start)
+
+    base = tmp_path_factory.mktemp("docker") / "docker e2e"
+    slug = "igny8" if name == "default" else "celery-shop"
+    app, stack = base / slug, base / f"{slug}-stack"
+    copier_copy(
+        template, app, repo="app", data_root=base / "data root", **standins, **VARIANTS[name]
+    )
+    add_app_packages(app)
+
+    # As the stack's README says: link the app (and write its .env), then build the images.
+    run(stack / "install.sh", "--app", app, cwd=base)
+    https_port = free_port()
+    set_env(
+        app / ".env",
+        HTTP_PORT=str(free_port()),
+        HTTPS_PORT=str(https_port),
+        DJANGO_CSRF_TRUSTED_ORIGINS=f"https://localhost:{https_port}",
+    )
+    timed(f"[{name}] image builds (install.sh)", stack / "install.sh", cwd=base)
+
+    ca = base / "caddy root.crt"
+    deployment = Deployment(
+        name, app, stack, f"https://localhost:{https_port}", ca, ssl.create_default_context()
+    )
+    try:
+        start = time.monotonic()
+        deployment.compose("up", "-d", "--wait")
+        record_timing(f"[{name}] up -d --wait to healthy", time.monotonic() - start)
+        deployment.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(ca))
+        deployment.tls = ssl.create_default_context(cafile=ca)
+        yield deployment
+    finally:
+        logs = deployment.compose("logs", "--no-color", "--tail", "60", check=False).stdout
+        deployment.compose("down", "--volumes", "--timeout", "20", check=False)
+        if request.node.session.testsfailed:
+            print(logs)
+
+
+@pytest.fixture(scope="module")
+def browser_home(deployment, tmp_path_factory) -> Path:
+    """A HOME whose NSS database trusts Caddy's local CA, so Chromium verifies the site."""
+    home = tmp_path_factory.mktemp("browser home")
+    nssdb = home / ".pki/nssdb"
+    nssdb.mkdir(parents=True)
+    run("certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password")
+    run(
+        "certutil",
+        "-d",
+        f"sql:{nssdb}",
+        "-A",
+        "-n",
+        "caddy local CA",
+        "-t",
+        "C,,",
+        "-i",
+        deployment.ca,
+    )
+    return home
+
+
+def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu"],
+            env={"HOME": str(home)},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
+            if screenshot:
+                page.screenshot(path=screenshot)
+            return page.inner_text("body")
+        finally:
+            browser.close()
+
+
+def test_browser_shows_data_from_the_api(deployment, browser_home, tmp_path):
+    title = f"Written through the API ({deployment.name})"
+    deployment.json(
+        "/api/notes/", {"title": title, "body": "browser → Caddy → gunicorn → PostgreSQL"}, 201
+    )
+    text = page_text(deployment.url + "/", browser_home, title, tmp_path / "home.png")
+    assert "Notes" in text
+    assert title in text
+
+
+def test_https_is_verified_against_caddys_ca_only(deployment, tmp_path):
+    """Neither client trusts the site without Caddy's CA: verification is on."""
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        urllib.request.urlopen(
+            deployment.url + "/", context=ssl.create_default_context(), timeout=30
+        )
+    with pytest.raises(BrowserError, match="ERR_CERT_AUTHORITY_INVALID"):
+        page_text(deployment.url + "/", tmp_path, "Notes")
+
+
+def test_health_reports_every_service(deployment):
+    expected = {"status": "ok", "database": "ok"}
+    if deployment.name == "celery":
+        expected["redis"] = "ok"
+    assert deployment.json("/api/health/") == expected
+
+
+def test_admin_login_renders_with_its_css(deployment):
+    status, _, page = deployment.fetch("/admin/login/")
+    assert status == 200
+    stylesheets = re.findall(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"', page.decode())
+    assert stylesheets, page[:800]
+    for href in stylesheets:
+        status, headers, css = deployment.fetch(href)
+        assert status == 200, href
+        assert headers["Content-Type"].startswith("text/css")
+        assert css
+
+
+def test_client_side_route_gets_the_spa_and_a_missing_asset_is_a_404(deployment):
+    status, headers, page = deployment.fetch("/some/client/route")
+    assert status == 200
+    assert '<div id="root">' in page.decode()
+    assert headers["Cache-Control"] == "no-cache"
+
+    status, _, body = deployment.fetch("/assets/index-DoesNotExist.js")
+    assert status == 404
+    assert b'<div id="root">' not in body
+
+
+def test_hashed_assets_are_immutable_and_security_headers_are_set(deployment):
+    status, headers, page = deployment.fetch("/")
+    assert status == 200
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Server" not in headers
+    assets = re.findall(r'(/assets/[^"]+\.(?:js|css))"', page.decode())
+    assert assets
+    for asset in assets:
+        status, headers, _ = deployment.fetch(asset)
+        assert status == 200
+        assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_containers_run_as_non_root_and_only_caddy_publishes_ports(deployment):
+    services = ["backend", "frontend"] + (["worker", "beat"] if deployment.name == "celery" else [])
+    for service in services:
+        uid = deployment.compose("exec", "-T", service, "id", "-u").stdout.strip()
+        assert uid != "0", service
+    published = {}
+    for line in deployment.compose("ps", "--format", "json").stdout.splitlines():
+        container = json.loads(line)
+        published[container["Service"]] = [
+            p for p in container["Publishers"] or [] if p["PublishedPort"]
+        ]
+    assert {service for service, ports in published.items() if ports} == {"caddy"}
+
+
+def test_images_carry_the_app_packages(deployment):
+    name, version = APP_REQUIREMENT
+    found = deployment.compose(
+        "exec", "-T", "backend", "python", "-c", f"import {name}; print({name}.__version__)"
+    )
+    assert found.stdout.strip() == version
+    name, version = APP_NPM_PACKAGE
+    found = deployment.compose(
+        "exec", "-T", "frontend", "node", "-p", f"require('{name}/package.json').version"
+    )
+    assert found.stdout.strip() == version
+
+
+def test_app_backend_tests_pass_in_the_backend_container(deployment):
+    result = deployment.compose("run", "--rm", "--no-deps", "backend", "pytest", "-q")
+    assert re.search(r"\d+ passed", result.stdout), result.stdout
+
+
+def test_celery_task_round_trip(deployment):
+    services = deployment.compose("config", "--services").stdout.split()
+    if deployment.name != "celery":
+        assert not {"redis", "worker", "beat"} & set(services)
+        return
+    task = deployment.json("/api/tasks/add/", {"x": 20, "y": 22}, 202)
+    state = {}
+
+    def done():
+        state.update(deployment.json(f"/api/tasks/{task['id']}/"))
+        return state["state"] == "SUCCESS"
+
+    wait_for(done, "the worker to run the task", timeout=60)
+    assert state["result"] == 42
+
+
+def test_install_and_build_twice_change_nothing(deployment):
+    images = deployment.images()
+    for command in (["install.sh"], ["scripts/build-images.sh"]):
+        timed(f"[{deployment.name}] second {command[0]} (cached)", deployment.stack / command[0])
+        assert deployment.images() == images, f"{command[0]} rebuilt an image"
+
+
+def released(deployment: Deployment) -> bool:
+    try:
+        code, _, body = deployment.fetch("/api/health/")
+    except OSError:  # Caddy or the backend restarting
+        return False
+    return code == 200 and json.loads(body).get("release") == "2"
+
+
+def bundle(deployment: Deployment) -> bytes:
+    """The JavaScript the page loads now."""
+    try:
+        _, _, page = deployment.fetch("/")
+        return b"".join(
+            deployment.fetch(src)[2] for src in re.findall(r'src="(/assets/[^"]+)"', page.decode())
+        )
+    except OSError:
+        return b""
+
+
+def test_deploy_without_rebuild(deployment, browser_home):
+    images = deployment.images()
+    views = deployment.app / "backend/core/views.py"
+    views.write_text(
+        views.read_text().replace(
+            'body = {"status": "ok"}', 'body = {"status": "ok", "release": "2"}'
+        )
+    )
+    home = deployment.app / "frontend/src/pages/Home.tsx"
+    home.write_text(home.read_text().replace("<h1>Notes</h1>", "<h1>Notes, deployed again</h1>"))
+    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
+
+    start = time.monotonic()
+    deployment.compose("restart")
+    wait_for(lambda: released(deployment), "the new API answer", 180)
+    wait_for(lambda: b"Notes, deployed again" in bundle(deployment), "the new frontend build", 180)
+    text = page_text(deployment.url + "/", browser_home, "Notes, deployed again")
+    record_timing(f"[{deployment.name}] deploy: restart to new content", time.monotonic() - start)
+    assert "Notes, deployed again" in text
+    assert deployment.images() == images, "an image was rebuilt"
+
+
+def test_data_survives_down_and_up(deployment):
+    title = f"Kept across down/up ({deployment.name})"
+    deployment.json("/api/notes/", {"title": title, "body": ""}, 201)
+    deployment.compose("down", "--timeout", "20")
+    deployment.compose("up", "-d", "--wait")
+    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+
+
+def test_env_file_is_private(deployment):
+    assert (deployment.app / ".env").stat().st_mode & 0o777 == 0o600
+    assert read_env(deployment.app / ".env")["DATA_ROOT"].endswith("data root")
