@@ -282,9 +282,16 @@ def test_images_carry_the_app_packages(deployment):
     assert found.stdout.strip() == version
 
 
-def test_app_backend_tests_pass_in_the_backend_container(deployment):
-    result = deployment.compose("run", "--rm", "--no-deps", "backend", "pytest", "-q")
-    assert re.search(r"\d+ passed", result.stdout), result.stdout
+def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):
+    """The app README's `make migrate` and `make test` (npm ci in frontend/ first)."""
+    migrate = run("make", "migrate", cwd=deployment.app)
+    assert "No migrations to apply." in migrate.stdout
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=deployment.app / "frontend")
+    result = run("make", "test", cwd=deployment.app)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    backend, frontend = output.split("vitest run", 1)
+    assert re.search(r"\d+ passed", backend), output
+    assert re.search(r"Tests +\d+ passed", frontend), output
 
 
 def test_celery_task_round_trip(deployment):
@@ -354,8 +361,10 @@ def test_deploy_without_rebuild(deployment, browser_home):
 def test_data_survives_down_and_up(deployment):
     title = f"Kept across down/up ({deployment.name})"
     deployment.json("/api/notes/", {"title": title, "body": ""}, 201)
-    deployment.compose("down", "--timeout", "20")
-    deployment.compose("up", "-d", "--wait")
+    run("make", "down", cwd=deployment.app)  # the app README's commands; no --volumes
+    assert not deployment.compose("ps", "--quiet").stdout.strip()
+    run("make", "up", cwd=deployment.app)
+    deployment.compose("up", "-d", "--wait")  # only waits: everything is up already
     assert title in [note["title"] for note in deployment.json("/api/notes/")]
 
 
