@@ -106,3 +106,71 @@ def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair, tmp_path):
         stack / ".copier-answers.yml"
     ).read_text()
     assert run("git", "status", "--porcelain", cwd=clone).stdout == ""
+
+
+def write_manifest(stack: Path, drop: list[str], add: list[str]) -> None:
+    """Change the stack's links.txt as a newer stack version would."""
+    kept = [
+        line
+        for line in (stack / "links.txt").read_text().splitlines(keepends=True)
+        if not line.split() or line.split()[0] not in drop
+    ]
+    (stack / "links.txt").write_text("".join(kept) + "".join(f"{line}\n" for line in add))
+
+
+def exclude_block(app: Path) -> list[str]:
+    lines = (app / ".git/info/exclude").read_text().splitlines()
+    start = lines.index("# links into the stack, made by its scripts/link-app.sh")
+    return lines[start + 1 : lines.index("# end of links into the stack")]
+
+
+def test_links_are_recorded_and_git_ignored_in_the_apps_exclude_file(pair):
+    app, stack = pair
+    assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
+
+
+def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(pair):
+    app, stack = pair
+    write_manifest(stack, drop=[], add=["docs/stack.md README.md"])
+    link_app(stack, app)
+    assert_links(app, stack)
+    source = run("git", "check-ignore", "--verbose", "docs/stack.md", cwd=app).stdout
+    assert source.startswith(".git/info/exclude:")
+    assert run("git", "status", "--porcelain", cwd=app).stdout == ""
+
+
+def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, tmp_path):
+    app, stack = pair
+    eslint, npmrc = app / "frontend/eslint.config.js", app / "frontend/.npmrc"
+    eslint.unlink()
+    eslint.write_text("export default [];\n")  # the team took this file over
+    npmrc.unlink()
+    npmrc.symlink_to(tmp_path / "team.npmrc")  # and points this one elsewhere
+    dropped = ["docker-compose.app.yml", "frontend/eslint.config.js", "frontend/.npmrc"]
+    write_manifest(stack, drop=dropped, add=[])
+
+    result = link_app(stack, app)
+    assert not (app / "docker-compose.app.yml").is_symlink()
+    assert "removed docker-compose.app.yml: links.txt no longer lists it" in result.stdout
+    assert eslint.read_text() == "export default [];\n"
+    assert os.readlink(npmrc) == str(tmp_path / "team.npmrc")
+    for path in dropped[1:]:
+        assert f"left {path} alone: links.txt no longer lists it" in result.stdout
+    assert_links(app, stack)
+    assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
+    assert link_app(stack, app).stdout == ""
+
+
+def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, tmp_path):
+    """Without the record (an app linked before the stack kept one), the links made are the
+    app's links into the stack; a link elsewhere is not one of them."""
+    app, stack = pair
+    (app / ".git/info/exclude").write_text("# git's own sample\n")
+    (app / "notes.md").symlink_to(tmp_path / "elsewhere.md")
+    write_manifest(stack, drop=["frontend/eslint.config.js"], add=[])
+    result = link_app(stack, app)
+    assert "removed frontend/eslint.config.js" in result.stdout
+    assert not (app / "frontend/eslint.config.js").is_symlink()
+    assert (app / "notes.md").is_symlink()
+    assert (app / ".git/info/exclude").read_text().startswith("# git's own sample\n")
+    assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
