@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 # Answers only the app has; everything else is shared with the stack.
-APP_ONLY = {"repo", "stack_path", "package", "ci_provider", "stack_repo_url"}
+APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url"}
 
 
 def has_stack(stack_dir: Path) -> bool:

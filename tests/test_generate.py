@@ -64,10 +64,10 @@ def test_optional_files_follow_the_answers(generate, answers):
     package = pair.app / "backend" / recorded["package"]
     assert (package / "settings.py").is_file()
     assert (package / "celery.py").is_file() == recorded["use_celery"]
-    assert (pair.app / ".github/workflows/ci.yml").is_file() == (
-        recorded["ci_provider"] == "github"
-    )
-    assert (pair.app / ".gitlab-ci.yml").is_file() == (recorded["ci_provider"] == "gitlab")
+    ci = recorded["ci_provider"]
+    for repo in (pair.app, pair.stack):
+        assert (repo / ".github/workflows/ci.yml").is_file() == (ci == "github")
+        assert (repo / ".gitlab-ci.yml").is_file() == (ci == "gitlab")
     compose = yaml.safe_load((pair.stack / "compose/docker-compose.app.yml").read_text())
     assert ({"redis", "worker", "beat"} <= set(compose["services"])) == recorded["use_celery"]
 

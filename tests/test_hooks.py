@@ -7,6 +7,7 @@ from pathlib import Path
 import generate_stack
 import init_git
 import link_app
+import move_file
 import pytest
 import stack_scripts
 import write_env
@@ -55,6 +56,7 @@ def test_stack_answers_keep_shared_answers_only():
     }
     assert generate_stack.stack_answers(app) == {
         "repo": "stack",
+        "ci_provider": "github",
         "slug": "shop",
         "use_celery": True,
         "domain": "localhost",
@@ -111,3 +113,23 @@ def test_init_git_makes_its_own_repo_inside_another(tmp_path):
     (inner / "b.txt").write_text("b\n")
     assert init_git.main(["--message=inner", f"--dst={inner}"]) == 0
     assert run("git", "rev-parse", "--show-toplevel", cwd=inner).stdout.strip() == str(inner)
+
+
+def test_move_file_merges_like_copier_and_marks_overlaps():
+    base = "a\nb\nc\nd\ne\n"
+    merged, conflicts = move_file.merge("a\nB\nc\nd\ne\n", base, "a\nb\nc\nd\nE\n")
+    assert (merged, conflicts) == ("a\nB\nc\nd\nE\n", 0)
+    merged, conflicts = move_file.merge("a\nmine\nc\n", "a\nb\nc\n", "a\ntheirs\nc\n")
+    assert conflicts == 1
+    assert "<<<<<<< before updating\nmine\n" in merged
+    assert "theirs\n>>>>>>> after updating\n" in merged
+
+
+def test_move_file_does_nothing_for_a_file_the_project_does_not_track(tmp_path, capsys):
+    run("git", "init", "--quiet", cwd=tmp_path)
+    (tmp_path / "new.yml").write_text("new\n")
+    argv = ["--template=/nowhere", "--from-version=0.1.0", f"--dst={tmp_path}"]
+    argv += ["old.yml", "new.yml"]
+    assert move_file.main(argv) == 0
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "new.yml").read_text() == "new\n"

@@ -120,11 +120,13 @@ def test_compose_file_is_valid_and_follows_the_rules(generate, answers):
     ],
     ids=["github", "gitlab"],
 )
-def test_app_ci_workflow_matches_its_schema(generate, answers, workflow, schema):
-    run(tool("check-jsonschema"), "--builtin-schema", schema, generate(**answers).app / workflow)
+def test_ci_files_of_both_repos_match_their_schema(generate, answers, workflow, schema):
+    pair = generate(**answers)
+    files = [pair.app / workflow, pair.stack / workflow]
+    run(tool("check-jsonschema"), "--builtin-schema", schema, *files)
 
 
-def test_stack_lint_workflow_matches_its_schema(generate):
+def test_stack_workflows_match_their_schema(generate):
     workflows = list((generate().stack / ".github/workflows").glob("*.yml"))
     assert workflows
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows)

@@ -29,7 +29,7 @@ else
     fi
     data=$(mktemp)
     trap 'rm -f "$data"' EXIT
-    grep -vE '^(#|_|repo:|package:|stack_path:|ci_provider:|stack_repo_url:)' "$answers" >"$data"
+    grep -vE '^(#|_|repo:|package:|stack_path:|stack_repo_url:)' "$answers" >"$data"
     ref=$(answer _commit)
     "${copier[@]}" copy --trust --skip-tasks --defaults --quiet ${ref:+--vcs-ref "$ref"} \
         --data-file "$data" -d repo=stack "$(answer _src_path)" "$dir"
