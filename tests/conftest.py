@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from releases import tag_releases
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_VERSION = "99.0.0"
@@ -42,7 +43,8 @@ def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None, che
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The working tree, committed and tagged in a clone, as a user gets a release."""
+    """The working tree, committed and tagged in a clone, as a user gets a release; the
+    CHANGELOG's releases are tagged too (tag_releases), as older versions to update from."""
     src = tmp_path_factory.mktemp("template") / "template src"
     run("git", "clone", "--quiet", "--no-hardlinks", ROOT, src)
     git = ["git", f"--git-dir={src / '.git'}", f"--work-tree={ROOT}"]
@@ -62,6 +64,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     run("git", "checkout", "--quiet", "--force", "HEAD", cwd=src)
     run("git", "tag", TEMPLATE_VERSION, cwd=src)
+    tag_releases(src)
     return src
 
 

@@ -1,39 +1,616 @@
-"""`copier update` works in both generated repos (the full lifecycle is its own test suite)."""
+"""Updating both repos to newer template versions, as a team does it.
+
+A developer has both repos, edited the way teams edit them, and pushes to their remotes; a
+server runs clones of them. Every command comes from an updating section of a README and
+runs as a user types it, except the ones that need a Docker engine (DOCKER_COMMANDS).
+The versions: two older releases built here from the working tree with deliberate
+differences (OLD, MIDDLE), the working tree itself (TEMPLATE_VERSION), and the oldest
+release in CHANGELOG.md.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 import yaml
-from conftest import COPIER, TEMPLATE_VERSION, copier_copy, run
-from helpers import answers_of, assert_links
+from conftest import COPIER, ROOT, TEMPLATE_VERSION, run
+from helpers import answers_of, assert_links, manifest, read_env
+from releases import releases
+from test_generate import MATRIX
+
+OLD, MIDDLE = "97.0.0", "98.0.0"
+SLUG = "shop"
+BIN = Path(sys.executable).parent
+ENV = {
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "GIT_AUTHOR_NAME": "Team",
+    "GIT_AUTHOR_EMAIL": "team@example.com",
+    "GIT_COMMITTER_NAME": "Team",
+    "GIT_COMMITTER_EMAIL": "team@example.com",
+}
+# README commands that need a Docker engine: test_docker.py runs them.
+DOCKER_COMMANDS = {"./install.sh", "docker compose -f docker-compose.app.yml up -d"}
+CONFLICT_CHECK = "pre-commit run check-merge-conflict"
+MOVED_WORKFLOW = (".github/workflows/lint.yml", ".github/workflows/ci.yml")
+REQUIREMENTS = "stack-template/backend/requirements.txt.jinja"
+CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 
 
-def test_copier_update_brings_a_new_template_version_to_both_repos(template, tmp_path):
-    source = tmp_path / "template"
-    run("git", "clone", "--quiet", template, source)
-    app = tmp_path / "work dir" / "igny8"
-    copier_copy(source, app, repo="app")
-    stack = app.parent / "igny8-stack"
-    dotenv = (app / ".env").read_text()
+# ---- Older releases, built from the working tree --------------------------------------------
 
-    for readme in ("stack-template/README.md.jinja", "app-template/README.md.jinja"):
-        with (source / readme).open("a") as file:
-            file.write("\nA line from the next release.\n")
-    run("git", "commit", "--quiet", "--all", "--message", "next release", cwd=source)
-    run("git", "tag", "99.1.0", cwd=source)
 
-    # The stack's images are tagged with its template version, so its compose file changes too.
-    expected_changes = {
-        stack: [".copier-answers.yml", "README.md", "compose/docker-compose.app.yml"],
-        app: [".copier-answers.yml", "README.md"],
-    }
-    for repo, expected in expected_changes.items():
-        assert answers_of(repo)["_commit"] == TEMPLATE_VERSION
-        run(*COPIER, "update", "--trust", "--defaults", cwd=repo)
-        assert "A line from the next release." in (repo / "README.md").read_text()
-        assert answers_of(repo)["_commit"] == "99.1.0"
-        changed = run("git", "status", "--porcelain", cwd=repo).stdout.split("\n")
-        assert sorted(line[3:] for line in changed if line) == expected
-    compose = yaml.safe_load((stack / "compose/docker-compose.app.yml").read_text())
-    assert compose["services"]["backend"]["image"] == "igny8-backend:99.1.0"
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there; say which difference needs adjusting if it is not."""
+    text = path.read_text()
+    assert old in text, f"{path} no longer contains {old!r}: adjust this test's edits"
+    path.write_text(text.replace(old, new, 1))
+
+
+def drop_manifest_line(src: Path, app_path: str) -> None:
+    links = src / "stack-template/links.txt"
+    text, count = re.subn(rf"^{re.escape(app_path)}\s.*\n", "", links.read_text(), flags=re.M)
+    assert count == 1, f"links.txt no longer links {app_path}: adjust this test's releases"
+    links.write_text(text)
+
+
+def settings_template(src: Path) -> Path:
+    return src / "app-template/backend/{{ package }}/settings.py.jinja"
+
+
+def make_middle(src: Path) -> None:
+    """MIDDLE lacks what the last step (MIDDLE -> working tree) brings."""
+    drop_manifest_line(src, "frontend/eslint.config.js")
+    edit(
+        src / "app-template/.env.example.jinja",
+        "DJANGO_CSRF_TRUSTED_ORIGINS=https://{{ domain }}\n",
+        "",
+    )
+    edit(settings_template(src), 'LANGUAGE_CODE = "en-us"', 'LANGUAGE_CODE = "en"')
+    requirements = src / REQUIREMENTS
+    requirements.write_text(
+        re.sub(r"^gunicorn==.*$", "gunicorn==23.0.0", requirements.read_text(), flags=re.M)
+    )
+
+
+def make_old(src: Path) -> None:
+    """OLD also lacks what the first step (OLD -> MIDDLE) brings, and has a link it drops."""
+    drop_manifest_line(src, "frontend/tsconfig.node.json")
+    with (src / "stack-template/links.txt").open("a") as links:
+        links.write("frontend/.prettierrc.json     frontend/.prettierrc.json\n")
+    (src / "stack-template/frontend/.prettierrc.json").write_text('{"semi": false}\n')
+    example = src / "app-template/.env.example.jinja"
+    edit(example, "POSTGRES_PASSWORD=\n", "")
+    edit(example, "HTTPS_PORT=443\n", "")
+    caddyfile = src / "stack-template/caddy/Caddyfile"
+    edit(caddyfile, "encode zstd gzip", "encode gzip")
+    edit(
+        caddyfile, "Referrer-Policy strict-origin-when-cross-origin", "Referrer-Policy no-referrer"
+    )
+    edit(settings_template(src), '"CONN_MAX_AGE": 60', '"CONN_MAX_AGE": 0')
+
+
+def tag_release(src: Path, version: str) -> None:
+    run("git", "add", "--all", cwd=src)
+    run("git", "commit", "--quiet", "--no-verify", "-m", f"Release {version}", cwd=src, env=ENV)
+    run("git", "tag", version, cwd=src)
+
+
+@pytest.fixture
+def source(template, tmp_path) -> Path:
+    """The template with the releases OLD and MIDDLE; the working tree, untagged until
+    release_working_tree() releases it."""
+    src = tmp_path / "template"
+    run("git", "clone", "--quiet", template, src)
+    run("git", "tag", "--delete", TEMPLATE_VERSION, cwd=src)
+    run("git", "branch", "working-tree", cwd=src)
+    make_middle(src)
+    tag_release(src, MIDDLE)
+    make_old(src)
+    tag_release(src, OLD)
+    return src
+
+
+def release_working_tree(src: Path) -> None:
+    run("git", "tag", TEMPLATE_VERSION, "working-tree", cwd=src)
+
+
+# ---- A team: a developer's machine, the remotes, a server -----------------------------------
+
+
+@dataclass
+class Team:
+    root: Path
+
+    def dev(self, name: str = SLUG) -> Path:
+        return self.root / "dev" / name
+
+    def server(self, name: str = SLUG) -> Path:
+        return self.root / "server" / name
+
+    def commit(self, repo: Path, message: str) -> None:
+        run("git", "add", "--all", cwd=repo)
+        run("git", "commit", "--quiet", "-m", message, cwd=repo, env=ENV)
+        run("git", "push", "--quiet", cwd=repo)
+
+
+def bootstrap(template: Path, root: Path, version: str) -> Team:
+    """Generate the pair at `version` on the developer's machine and give both a remote."""
+    team = Team(root)
+    run(
+        *COPIER,
+        "copy",
+        "--trust",
+        "--defaults",
+        f"--vcs-ref={version}",
+        "--data=repo=app",
+        f"--data=project_name={SLUG}",
+        template,
+        team.dev(),
+    )
+    for name in (SLUG, f"{SLUG}-stack"):
+        remote = root / "remotes" / f"{name}.git"
+        run("git", "init", "--quiet", "--bare", "--initial-branch=main", remote)
+        run("git", "remote", "add", "origin", remote, cwd=team.dev(name))
+        run("git", "push", "--quiet", "--set-upstream", "origin", "main", cwd=team.dev(name))
+    return team
+
+
+def deploy(team: Team) -> None:
+    """The server's first install, as the stack's README says (its images aside)."""
+    for name in (SLUG, f"{SLUG}-stack"):
+        run("git", "clone", "--quiet", team.root / "remotes" / f"{name}.git", team.server(name))
+    run("./install.sh", "--app", f"../{SLUG}", cwd=team.server(f"{SLUG}-stack"))
+
+
+def readme_blocks(readme: Path, heading: str) -> list[list[str]]:
+    """The command lines of each indented code block in the README's `## heading` section."""
+    text = readme.read_text()
+    assert f"\n## {heading}\n" in text, f"{readme} has no section '{heading}'"
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    blocks: list[list[str]] = [[]]
+    for line in section.splitlines():
+        if line.startswith("    ") and line.strip():
+            blocks[-1].append(re.sub(r"\s+#.*$", "", line.strip()))
+        elif line.strip() and blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]
+
+
+@dataclass
+class Shell:
+    """Runs command lines one at a time from a folder, following `cd` as a shell does."""
+
+    cwd: Path
+    skipped: list[str] = field(default_factory=list)
+    output: str = ""
+
+    def __call__(self, command: str) -> subprocess.CompletedProcess | None:
+        if command.startswith("cd "):
+            self.cwd = (self.cwd / command.removeprefix("cd ")).resolve()
+            return None
+        if command in DOCKER_COMMANDS:
+            self.skipped.append(command)
+            return None
+        result = run("bash", "-c", command, cwd=self.cwd, env=ENV, check=False)
+        self.output += result.stdout + result.stderr
+        return result
+
+    def follow(self, commands: list[str], conflict: Callable[[str, Path], None] | None = None):
+        """Run the commands. With `conflict`, the conflict check must fail once: conflict()
+        resolves it from the check's output, then the check runs again and passes."""
+        for command in commands:
+            result = self(command)
+            if result is None or result.returncode == 0:
+                assert not (command == CONFLICT_CHECK and conflict), "no conflict was found"
+                continue
+            assert command == CONFLICT_CHECK and conflict, (
+                f"`{command}` failed in {self.cwd}:\n{result.stdout}\n{result.stderr}"
+            )
+            conflict(result.stdout, self.cwd)
+            conflict = None
+            again = self(command)
+            assert again.returncode == 0, again.stdout
+
+
+def resolve_conflicts(path: Path, keep: str) -> str:
+    """Resolve copier's conflict markers in path, keeping "ours" (the project's side) or
+    "both" (the template's side, then the project's); return the conflicts as they were."""
+    kept, conflict, side = [], "", None
+    sides: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines(keepends=True):
+        marker = line[0] if line.startswith(("<<<<<<< ", "||||||| ", "=======", ">>>>>>> ")) else ""
+        if marker:
+            conflict += line
+            side = {"<": "ours", "|": "base", "=": "theirs", ">": None}[marker]
+            if side is None:
+                kept += sides["ours"] if keep == "ours" else sides["theirs"] + sides["ours"]
+            sides.setdefault(side, []) if side else sides.clear()
+        elif side:
+            conflict += line
+            sides[side].append(line)
+        else:
+            kept.append(line)
+    path.write_text("".join(kept))
+    return conflict
+
+
+def resolver(
+    relative: str, ours: str, theirs: str, keep: str = "ours"
+) -> Callable[[str, Path], None]:
+    """What a developer does when the conflict check names `relative`."""
+
+    def resolve(output: str, repo: Path) -> None:
+        assert f"{relative}:" in output and "Merge conflict string '<<<<<<<' found" in output
+        conflict = resolve_conflicts(repo / relative, keep)
+        assert "<<<<<<< before updating" in conflict and ">>>>>>> after updating" in conflict
+        assert ours in conflict and theirs in conflict, conflict
+        run("git", "add", relative, cwd=repo)
+
+    return resolve
+
+
+def git_state(repo: Path) -> list[str]:
+    """The work tree and index as git sees them."""
+    return [
+        run("git", *args, cwd=repo).stdout for args in (["status"], ["diff"], ["diff", "--cached"])
+    ]
+
+
+def assert_clean(repo: Path) -> None:
+    assert run("git", "status", "--porcelain", cwd=repo).stdout == "", f"{repo} is not clean"
+
+
+def assert_gitignore_covers_links(app: Path, stack: Path) -> None:
+    """The app's own .gitignore, not only the link script's exclude block, lists every link."""
+    paths = [path for path, _ in manifest(stack)]
+    found = run("git", "check-ignore", "--verbose", "--no-index", *paths, cwd=app).stdout
+    sources = {line.split("\t")[1]: line.split(":")[0] for line in found.splitlines()}
+    assert sources == dict.fromkeys(paths, ".gitignore")
+
+
+def assert_version(stack: Path, version: str) -> None:
+    assert answers_of(stack)["_commit"] == version
+    assert run(stack / "install.sh", "--version").stdout.strip() == version
+    compose = (stack / "compose/docker-compose.app.yml").read_text()
+    for service in ("backend", "frontend", "caddy"):
+        assert f"image: {SLUG}-{service}:{version}\n" in compose
+
+
+def assert_env_grew(env_file: Path, before: str, added: dict[str, str | None]) -> str:
+    """.env kept every byte it had and gained exactly `added` (None: a fresh secret)."""
+    after = env_file.read_text()
+    assert after.startswith(before), "a value already in .env changed"
+    grown = read_env(env_file)
+    new = {key: grown[key] for key in grown.keys() - read_env_text(before).keys()}
+    assert new.keys() == added.keys()
+    for key, value in added.items():
+        if value is None:
+            assert re.fullmatch(r"[A-Za-z0-9]{32,}", new[key]), f"{key} is no fresh secret"
+        else:
+            assert new[key] == value
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    return after
+
+
+def read_env_text(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
+
+
+# ---- What teams edit -----------------------------------------------------------------------
+
+
+def edit_stack(stack: Path) -> None:
+    """Customise the Caddyfile, add a Python requirement to the base image."""
+    caddyfile = stack / "caddy/Caddyfile"
+    edit(
+        caddyfile,
+        "\thandle_path /static/* {",
+        "\tredir /blog https://blog.example.com{uri} permanent\n\n\thandle_path /static/* {",
+    )
+    with (stack / "backend/requirements.txt").open("a") as requirements:
+        requirements.write("sentry-sdk[django]==2.19.2\n")
+
+
+def edit_app(app: Path) -> None:
+    """App code, a changed setting, a Python requirement, an npm dependency, an ignore rule."""
+    settings = app / "backend/shop_core/settings.py"
+    edit(settings, '    "notes",\n]', '    "notes",\n    "shop",\n]')
+    edit(settings, "SECURE_HSTS_PRELOAD = True", "SECURE_HSTS_PRELOAD = False")
+    shop = app / "backend/shop"
+    (shop / "migrations").mkdir(parents=True)
+    for empty in ("__init__.py", "migrations/__init__.py"):
+        (shop / empty).write_text("")
+    (shop / "models.py").write_text(
+        "from django.db import models\n\n\nclass Order(models.Model):\n"
+        "    total = models.DecimalField(max_digits=10, decimal_places=2)\n"
+    )
+    (app / "frontend/src/pages/About.tsx").write_text(
+        "export default function About() {\n  return <h1>About the shop</h1>;\n}\n"
+    )
+    with (app / "backend/requirements-app.txt").open("a") as requirements:
+        requirements.write("requests==2.32.3\n")
+    packages = app / "frontend/package-app.json"
+    listing = json.loads(packages.read_text())
+    listing["dependencies"]["dayjs"] = "1.11.19"
+    packages.write_text(json.dumps(listing, indent=2) + "\n")
+    with (app / ".gitignore").open("a") as gitignore:
+        gitignore.write("/media/\n")
+
+
+def assert_stack_edits(stack: Path) -> None:
+    caddyfile = (stack / "caddy/Caddyfile").read_text()
+    assert "\tredir /blog https://blog.example.com{uri} permanent\n" in caddyfile
+    assert "sentry-sdk[django]==2.19.2\n" in (stack / "backend/requirements.txt").read_text()
+
+
+def assert_app_edits(app: Path) -> None:
+    settings = (app / "backend/shop_core/settings.py").read_text()
+    assert '    "notes",\n    "shop",\n]' in settings
+    assert "SECURE_HSTS_PRELOAD = False" in settings
+    assert "class Order(models.Model)" in (app / "backend/shop/models.py").read_text()
+    assert (app / "backend/shop/migrations/__init__.py").is_file()
+    assert "About the shop" in (app / "frontend/src/pages/About.tsx").read_text()
+    assert "requests==2.32.3\n" in (app / "backend/requirements-app.txt").read_text()
+    packages = json.loads((app / "frontend/package-app.json").read_text())
+    assert packages["dependencies"] == {"dayjs": "1.11.19"}
+    assert "\n/media/\n" in (app / ".gitignore").read_text()
+
+
+def caddy_validate(caddyfile: Path, tmp_path: Path) -> None:
+    env = {"DOMAIN": "localhost", "ACME_EMAIL": "", "XDG_DATA_HOME": str(tmp_path)}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+    run(BIN / "caddy", "validate", "--config", caddyfile, "--adapter", "caddyfile", env=env)
+
+
+# ---- The tests -----------------------------------------------------------------------------
+
+
+def test_two_releases_reach_both_repos_and_every_edit_survives(source, tmp_path):
+    team = bootstrap(source, tmp_path, OLD)
+    stack, app = team.dev(f"{SLUG}-stack"), team.dev()
+    server_stack, server_app = team.server(f"{SLUG}-stack"), team.server()
+    edit_stack(stack)
+    edit(stack / "caddy/Caddyfile", "Referrer-Policy no-referrer", "Referrer-Policy same-origin")
+    edit_app(app)
+    edit(app / "backend/shop_core/settings.py", 'LANGUAGE_CODE = "en"', 'LANGUAGE_CODE = "de-de"')
+    team.commit(stack, "Our Caddy rules and base requirements")
+    team.commit(app, "Shop app, settings, packages")
+    dev_env = app / ".env"
+    with dev_env.open("a") as env:
+        env.write("SENTRY_DSN=https://key@sentry.example.com/1\n")
+    deploy(team)
+    server_env = server_app / ".env"
+    edit(server_env, "DOMAIN=localhost", "DOMAIN=shop.example.com")
+    assert (server_app / "frontend/.prettierrc.json").is_symlink()
+    secret_key = read_env(server_env)["DJANGO_SECRET_KEY"]
+    dev_text, server_text = dev_env.read_text(), server_env.read_text()
+
+    stack_readme = readme_blocks(stack / "README.md", "Updating to a newer template version")
+    app_readme = readme_blocks(app / "README.md", "Updating to a newer template version")
+    assert [len(stack_readme), len(app_readme)] == [2, 2]
+    skipped = []
+
+    # Step 1, OLD -> MIDDLE. The stack: its Caddyfile conflicts, the other edits merge.
+    shell = Shell(stack)
+    shell.follow(
+        stack_readme[0],
+        resolver(
+            "caddy/Caddyfile",
+            "Referrer-Policy same-origin",
+            "Referrer-Policy strict-origin-when-cross-origin",
+        ),
+    )
+    assert_version(stack, MIDDLE)
+    assert "\tencode zstd gzip\n" in (stack / "caddy/Caddyfile").read_text()
+    assert "Referrer-Policy same-origin\n" in (stack / "caddy/Caddyfile").read_text()
+    assert_stack_edits(stack)
+    caddy_validate(stack / "caddy/Caddyfile", tmp_path)
+    assert not (stack / "frontend/.prettierrc.json").exists()
+    assert_clean(stack)
+
+    # The server: a new link, a dropped one; the app, not updated yet, stays clean.
+    shell = Shell(server_stack)
+    shell.follow(stack_readme[1])
+    skipped += shell.skipped
+    assert "removed frontend/.prettierrc.json: links.txt no longer lists it" in shell.output
+    assert_version(server_stack, MIDDLE)
+    assert_links(server_app, server_stack)
+    assert not (server_app / "frontend/.prettierrc.json").is_symlink()
+    assert (server_app / "frontend/tsconfig.node.json").is_symlink()
+    assert_clean(server_app)
+    assert server_env.read_text() == server_text
+
+    # The app: new .env keys, one a secret; the settings change from the template arrives.
+    Shell(app).follow(app_readme[0])
+    assert answers_of(app)["_commit"] == MIDDLE
+    assert '"CONN_MAX_AGE": 60' in (app / "backend/shop_core/settings.py").read_text()
+    assert_app_edits(app)
+    gitignore = (app / ".gitignore").read_text()
+    assert "/frontend/tsconfig.node.json\n" in gitignore and "prettierrc" not in gitignore
     assert_links(app, stack)
-    assert (app / ".env").read_text() == dotenv
+    dev_text = assert_env_grew(dev_env, dev_text, {"POSTGRES_PASSWORD": None, "HTTPS_PORT": "443"})
+    assert_clean(app)
+
+    shell = Shell(server_app)
+    shell.follow(app_readme[1])
+    skipped += shell.skipped
+    server_text = assert_env_grew(
+        server_env, server_text, {"POSTGRES_PASSWORD": None, "HTTPS_PORT": "443"}
+    )
+    password = read_env(server_env)["POSTGRES_PASSWORD"]
+    assert password != read_env(dev_env)["POSTGRES_PASSWORD"]
+    assert_gitignore_covers_links(server_app, server_stack)
+    assert_clean(server_app)
+
+    # Step 2, MIDDLE -> working tree, once released; CI's check notices it.
+    check = [stack / "scripts/check-template-update.sh"]
+    assert "this repo has the latest version, 98.0.0" in run(*check, env=ENV).stdout
+    release_working_tree(source)
+    found = run(*check, env=ENV, check=False)
+    assert found.returncode == 2
+    assert f"version {TEMPLATE_VERSION} is out, this repo has {MIDDLE}" in found.stdout
+    # The stack merges cleanly, the app's settings conflict.
+    Shell(stack).follow(stack_readme[0])
+    assert_version(stack, TEMPLATE_VERSION)
+    released = run("git", "show", f"working-tree:{REQUIREMENTS}", cwd=source).stdout
+    pin = re.search(r"^gunicorn==.*\n", released, flags=re.M)[0]
+    assert pin != "gunicorn==23.0.0\n" and pin in (stack / "backend/requirements.txt").read_text()
+    assert_stack_edits(stack)
+    assert "Referrer-Policy same-origin\n" in (stack / "caddy/Caddyfile").read_text()
+    assert_clean(stack)
+
+    shell = Shell(server_stack)
+    shell.follow(stack_readme[1])
+    skipped += shell.skipped
+    assert (server_app / "frontend/eslint.config.js").is_symlink()
+    assert_links(server_app, server_stack)
+    assert_clean(server_app)
+
+    Shell(app).follow(
+        app_readme[0],
+        resolver(
+            "backend/shop_core/settings.py", 'LANGUAGE_CODE = "de-de"', 'LANGUAGE_CODE = "en-us"'
+        ),
+    )
+    assert answers_of(app)["_commit"] == TEMPLATE_VERSION
+    assert 'LANGUAGE_CODE = "de-de"\n' in (app / "backend/shop_core/settings.py").read_text()
+    assert_app_edits(app)
+    origins = {"DJANGO_CSRF_TRUSTED_ORIGINS": "https://localhost"}
+    dev_text = assert_env_grew(dev_env, dev_text, origins)
+    assert read_env(dev_env)["SENTRY_DSN"] == "https://key@sentry.example.com/1"
+    assert_clean(app)
+
+    shell = Shell(server_app)
+    shell.follow(app_readme[1])
+    skipped += shell.skipped
+    assert_env_grew(server_env, server_text, origins)
+    server = read_env(server_env)
+    assert (server["DJANGO_SECRET_KEY"], server["POSTGRES_PASSWORD"]) == (secret_key, password)
+    assert server["DOMAIN"] == "shop.example.com"
+    assert_gitignore_covers_links(server_app, server_stack)
+    assert_links(server_app, server_stack)
+    assert_clean(server_app)
+    assert_clean(server_stack)
+    assert sorted(set(skipped)) == sorted(DOCKER_COMMANDS)
+
+
+def test_update_from_the_oldest_release_moves_the_stack_workflow_with_its_edits(template, tmp_path):
+    oldest = releases(template)[0]
+    team = bootstrap(template, tmp_path, oldest)
+    stack, app = team.dev(f"{SLUG}-stack"), team.dev()
+    edit_stack(stack)
+    old_workflow, new_workflow = MOVED_WORKFLOW
+    edit(stack / old_workflow, "on:\n  push:\n", "on:\n  push:\n    branches: [main]\n")
+    edit_app(app)
+    team.commit(stack, "Our Caddy rules, base requirements and CI trigger")
+    team.commit(app, "Shop app, settings, packages")
+    deploy(team)
+    secrets = read_env(team.server() / ".env")
+
+    blocks = readme_blocks(ROOT / "README.md", "Updating")
+    assert len(blocks) == 4
+    shell = Shell(team.root / "dev")
+    shell.follow(blocks[0][:2])  # cd, copier update
+    assert f"{old_workflow} moved to {new_workflow}, with your edits" in shell.output
+    workflow = (stack / new_workflow).read_text()
+    assert "    branches: [main]\n" in workflow and "  template-update:\n" in workflow
+    assert not (stack / old_workflow).exists()
+
+    # The migration again, as copier would run it: nothing changes.
+    state = [
+        run("git", *args, cwd=stack).stdout for args in (["status"], ["diff"], ["diff", "--cached"])
+    ]
+    run(
+        sys.executable,
+        ROOT / "hooks/move_file.py",
+        f"--template={template}",
+        f"--from-version={oldest}",
+        *MOVED_WORKFLOW,
+        cwd=stack,
+    )
+    assert [
+        run("git", *args, cwd=stack).stdout for args in (["status"], ["diff"], ["diff", "--cached"])
+    ] == state
+    assert (stack / new_workflow).read_text() == workflow
+
+    shell.follow(blocks[0][2:])
+    assert_version(stack, TEMPLATE_VERSION)
+    assert_stack_edits(stack)
+    assert_clean(stack)
+    server = Shell(team.root / "server")
+    server.follow(blocks[1])
+    # 0.2.0 lists the links first in the app's .gitignore, so that lines added at its end no
+    # longer meet link changes; the line this team added meets the move once.
+    Shell(team.root / "dev").follow(
+        blocks[2], resolver(".gitignore", "/media/", "node_modules/", keep="both")
+    )
+    skipped = server.skipped
+    server = Shell(team.root / "server")
+    server.follow(blocks[3])
+    skipped += server.skipped
+    assert answers_of(app)["_commit"] == TEMPLATE_VERSION
+    assert_app_edits(app)
+    for app_dir, stack_dir in ((app, stack), (team.server(), team.server(f"{SLUG}-stack"))):
+        assert_links(app_dir, stack_dir)
+        assert_gitignore_covers_links(app_dir, stack_dir)
+        assert_clean(app_dir)
+    assert_version(team.server(f"{SLUG}-stack"), TEMPLATE_VERSION)
+    after = read_env(team.server() / ".env")
+    assert {key: after[key] for key in secrets} == secrets
+    assert sorted(set(skipped)) == sorted(DOCKER_COMMANDS)
+
+
+def ci_template_check(repo: Path, ci: str) -> subprocess.CompletedProcess:
+    """Run the template-update job's check as its CI does (copier is installed already)."""
+    config = yaml.safe_load((repo / CI_FILES[ci]).read_text())
+    if ci == "github":
+        *_, install, check = config["jobs"]["template-update"]["steps"]
+        env = {**ENV, "GITHUB_ACTIONS": "true"}
+        command = ["bash", "-e", "-c", check["run"]]
+    else:
+        install, check = config["template-update"]["script"]
+        assert config["template-update"]["allow_failure"] == {"exit_codes": 2}
+        env, command = ENV, ["bash", "-c", check]
+    assert (install if ci == "gitlab" else install["run"]) == "pip install copier==9.19.1"
+    return run(*command, cwd=repo, env=env, check=False)
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_ci_reports_a_newer_template_version_and_never_fails_for_it(
+    generate, template, ci, tmp_path
+):
+    pair = generate(**MATRIX["default" if ci == "github" else "gitlab-domain"])
+    newer = tmp_path / "newer template"
+    run("git", "clone", "--quiet", template, newer)
+    run("git", "commit", "--quiet", "--allow-empty", "-m", "Next release", cwd=newer, env=ENV)
+    run("git", "tag", "99.1.0", cwd=newer)
+    cases = [
+        (template, 0, f"this repo has the latest version, {TEMPLATE_VERSION}"),
+        (newer, 2, f"version 99.1.0 is out, this repo has {TEMPLATE_VERSION}"),
+        (tmp_path / "gone", 0, f"cannot check {tmp_path / 'gone'} for a newer template version"),
+    ]
+    script = "scripts/check-template-update.sh"
+    assert (pair.app / script).read_bytes() == (pair.stack / script).read_bytes()
+    for repo in (pair.app, pair.stack):
+        assert os.access(repo / script, os.X_OK)
+        copy = tmp_path / repo.name
+        shutil.copytree(repo, copy, symlinks=True)
+        answers = copy / ".copier-answers.yml"
+        for src, gitlab_code, says in cases:
+            text = re.sub(r"(?m)^_src_path: .*$", f"_src_path: {src}", answers.read_text())
+            answers.write_text(text)
+            result = ci_template_check(copy, ci)
+            # GitHub: the run passes, with a warning; GitLab: exit code 2 is an allowed failure.
+            assert result.returncode == (0 if ci == "github" else gitlab_code), result.stderr
+            assert says in result.stdout
+            warning = result.stdout.startswith("::warning title=Template update::")
+            assert warning == (ci == "github" and src != template)
