@@ -37,7 +37,7 @@ ENV = {
     "GIT_COMMITTER_NAME": "Team",
     "GIT_COMMITTER_EMAIL": "team@example.com",
 }
-# README commands that need a Docker engine: test_docker.py runs them.
+# README commands that need a Docker engine: skipped here, left to the Docker end-to-end test.
 DOCKER_COMMANDS = {"./install.sh", "docker compose -f docker-compose.app.yml up -d"}
 CONFLICT_CHECK = "pre-commit run check-merge-conflict"
 MOVED_WORKFLOW = (".github/workflows/lint.yml", ".github/workflows/ci.yml")
