@@ -20,11 +20,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import copier_copy, free_port, record_timing, run, wait_for
+from conftest import TEMPLATE_VERSION, copier_copy, free_port, record_timing, run, wait_for
 from helpers import read_env
 from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import sync_playwright
 from standins import ensure_standins
+from test_update import (  # noqa: F401 (source is a fixture)
+    MIDDLE,
+    SLUG,
+    Shell,
+    bootstrap,
+    deploy,
+    readme_blocks,
+    release_working_tree,
+    source,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -371,3 +381,78 @@ def test_data_survives_down_and_up(deployment):
 def test_env_file_is_private(deployment):
     assert (deployment.app / ".env").stat().st_mode & 0o777 == 0o600
     assert read_env(deployment.app / ".env")["DATA_ROOT"].endswith("data root")
+
+
+def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path):  # noqa: F811
+    """Deployed at an older release, updated as the stack's and app's READMEs say: the
+    server runs images of the new version, built with the app's packages; data is kept."""
+    team = bootstrap(
+        source,
+        tmp_path / "update e2e",
+        MIDDLE,
+        data_root=tmp_path / "data root",
+        **ensure_standins(),
+    )
+    (team.dev() / "backend/requirements-app.txt").write_text("humanize==4.17.0\n")
+    team.commit(team.dev(), "Our own package")
+    deploy(team)  # server clones of both repos, ./install.sh --app
+    server_stack, server_app = team.server(f"{SLUG}-stack"), team.server()
+    https_port = free_port()
+    set_env(server_app / ".env", HTTP_PORT=str(free_port()), HTTPS_PORT=str(https_port))
+    server = Deployment(
+        "update",
+        server_app,
+        server_stack,
+        f"https://localhost:{https_port}",
+        tmp_path / "ca.crt",
+        ssl.create_default_context(),
+    )
+    try:
+        run("./install.sh", cwd=server_stack)
+        server.compose("up", "-d", "--wait")
+        server.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(server.ca))
+        server.tls = ssl.create_default_context(cafile=server.ca)
+        server.json("/api/notes/", {"title": "Written before the update", "body": ""}, 201)
+        assert all(tag.endswith(f":{MIDDLE}") for tag in running_images(server).values())
+
+        release_working_tree(source)
+        section = "Updating to a newer template version"
+        for repo in (f"{SLUG}-stack", SLUG):
+            developer, on_server = readme_blocks(team.dev(repo) / "README.md", section)
+            Shell(team.dev(repo)).follow(developer)
+            start = time.monotonic()
+            Shell(team.server(repo), docker=True).follow(on_server)
+            record_timing(f"[update] server: {repo} update commands", time.monotonic() - start)
+
+        assert set(running_images(server).values()) == {
+            f"{SLUG}-{service}:{TEMPLATE_VERSION}" for service in ("backend", "frontend", "caddy")
+        }
+        wait_for(lambda: healthy(server), "the updated site", 180)
+        pins = (server_stack / "backend/requirements.txt").read_text()
+        gunicorn = server.compose("exec", "-T", "backend", "gunicorn", "--version").stdout
+        assert f"gunicorn=={gunicorn.split()[-1].strip(')')}" in pins
+        server.compose("exec", "-T", "backend", "python", "-c", "import humanize")
+        titles = [note["title"] for note in server.json("/api/notes/")]
+        assert titles == ["Written before the update"]
+    finally:
+        server.compose("down", "--volumes", "--timeout", "20", check=False)
+
+
+def running_images(deployment: Deployment) -> dict[str, str]:
+    """The image each running service was started from, for the stack's own images."""
+    containers = [
+        json.loads(line)
+        for line in deployment.compose("ps", "--format", "json").stdout.splitlines()
+    ]
+    return {
+        c["Service"]: c["Image"]
+        for c in containers
+        if c["Service"] in ("backend", "frontend", "caddy")
+    }
+
+
+def healthy(deployment: Deployment) -> bool:
+    try:
+        return deployment.fetch("/api/health/")[0] == 200
+    except OSError:
+        return False
