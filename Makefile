@@ -19,7 +19,7 @@ demo: $(BIN)/copier
 		echo "error: $(DEST) is not empty; remove it or choose another folder with DEST=path" >&2; \
 		exit 1; \
 	fi
-	$(BIN)/copier copy --trust --defaults -d repo=app -d stack_path=../../stack/$(SLUG)-stack \
+	$(BIN)/copier copy --trust --defaults --vcs-ref=HEAD -d repo=app -d stack_path=../../stack/$(SLUG)-stack \
 		"$(CURDIR)" "$(DEST)/app/$(SLUG)"
 	@echo "Demo pair: $(DEST)/stack/$(SLUG)-stack and $(DEST)/app/$(SLUG)"
 
