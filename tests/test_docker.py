@@ -19,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pexpect
 import pytest
 from conftest import TEMPLATE_VERSION, copier_copy, free_port, record_timing, run, wait_for
 from helpers import read_env
@@ -302,6 +303,55 @@ def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):
     backend, frontend = output.split("vitest run", 1)
     assert re.search(r"\d+ passed", backend), output
     assert re.search(r"Tests +\d+ passed", frontend), output
+
+
+def test_make_createsuperuser_gives_an_admin_login_that_works_in_the_browser(
+    deployment, browser_home
+):
+    """The app README's `make createsuperuser`, answered at a terminal as a person would."""
+    password = "correct-horse-battery-staple-42"
+    terminal = pexpect.spawn(
+        "make", ["createsuperuser"], cwd=deployment.app, timeout=60, encoding="utf-8"
+    )
+    for prompt, answer in (
+        ("Username", "admin"),
+        ("Email address", "admin@example.com"),
+        ("Password:", password),
+        ("Password \\(again\\):", password),
+    ):
+        terminal.expect(prompt)
+        terminal.sendline(answer)
+    terminal.expect("Superuser created successfully.")
+    terminal.expect(pexpect.EOF)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu"],
+            env={"HOME": str(browser_home)},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(deployment.url + "/admin/login/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", password)
+            page.click("input[type=submit]")
+            page.get_by_text("Site administration").wait_for(timeout=30_000)
+            # The admin's own stylesheet applied: its header has the admin's colours, not none.
+            header = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
+            assert header not in ("rgba(0, 0, 0, 0)", "transparent")
+        finally:
+            browser.close()
+
+
+def test_make_logs_follows_the_services(deployment):
+    """The app README's `make logs` (it follows until stopped: here after 5 s)."""
+    result = subprocess.run(
+        ["timeout", "5", "make", "logs"], cwd=deployment.app, capture_output=True, text=True
+    )
+    assert result.returncode == 124  # still following when stopped
+    logs = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout)
+    assert re.search(r"^backend-1 +\| .*Listening at: http://0.0.0.0:8000", logs, re.M), logs
 
 
 def test_celery_task_round_trip(deployment):
