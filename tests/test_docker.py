@@ -484,6 +484,17 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
         server.compose("exec", "-T", "backend", "python", "-c", "import humanize")
         titles = [note["title"] for note in server.json("/api/notes/")]
         assert titles == ["Written before the update"]
+
+        # Then app code, deployed the way both READMEs say: pull and restart, no rebuild.
+        home = team.dev() / "frontend/src/pages/Home.tsx"
+        home.write_text(home.read_text().replace("<h1>Notes</h1>", "<h1>Shop notes</h1>"))
+        team.commit(team.dev(), "New heading")
+        images = server.images()
+        deploy_line = readme_blocks(team.dev() / "README.md", "Deploying")[-1]
+        assert deploy_line == ["git pull && docker compose -f docker-compose.app.yml restart"]
+        Shell(server_app, docker=True).follow(deploy_line)
+        wait_for(lambda: b"Shop notes" in bundle(server), "the pulled frontend code", 180)
+        assert server.images() == images
     finally:
         server.compose("down", "--volumes", "--timeout", "20", check=False)
 
