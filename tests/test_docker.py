@@ -9,6 +9,7 @@ the generated repos only see them as base-image answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import ssl
@@ -16,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import pytest
 from conftest import TEMPLATE_VERSION, copier_copy, free_port, record_timing, run, wait_for
 from helpers import read_env
 from playwright.sync_api import Error as BrowserError
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from standins import ensure_standins
 from test_update import (  # noqa: F401 (source is a fixture)
     MIDDLE,
@@ -183,7 +185,9 @@ def browser_home(deployment, tmp_path_factory) -> Path:
     return home
 
 
-def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+@contextlib.contextmanager
+def browser_page(home: Path) -> Iterator[Page]:
+    """A page of headless Chromium (Debian's) whose HOME decides which CAs it trusts."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -191,14 +195,18 @@ def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None 
             env={"HOME": str(home)},
         )
         try:
-            page = browser.new_page()
-            page.goto(url)
-            page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
-            if screenshot:
-                page.screenshot(path=screenshot)
-            return page.inner_text("body")
+            yield browser.new_page()
         finally:
             browser.close()
+
+
+def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+    with browser_page(home) as page:
+        page.goto(url)
+        page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
+        if screenshot:
+            page.screenshot(path=screenshot)
+        return page.inner_text("body")
 
 
 def test_browser_shows_data_from_the_api(deployment, browser_home, tmp_path):
@@ -324,24 +332,15 @@ def test_make_createsuperuser_gives_an_admin_login_that_works_in_the_browser(
     terminal.expect("Superuser created successfully.")
     terminal.expect(pexpect.EOF)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu"],
-            env={"HOME": str(browser_home)},
-        )
-        try:
-            page = browser.new_page()
-            page.goto(deployment.url + "/admin/login/")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", password)
-            page.click("input[type=submit]")
-            page.get_by_text("Site administration").wait_for(timeout=30_000)
-            # The admin's own stylesheet applied: its header has the admin's colours, not none.
-            header = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
-            assert header not in ("rgba(0, 0, 0, 0)", "transparent")
-        finally:
-            browser.close()
+    with browser_page(browser_home) as page:
+        page.goto(deployment.url + "/admin/login/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", password)
+        page.click("input[type=submit]")
+        page.get_by_text("Site administration").wait_for(timeout=30_000)
+        # The admin's own stylesheet applied: its header has the admin's colours, not none.
+        header = page.eval_on_selector("#header", "e => getComputedStyle(e).backgroundColor")
+        assert header not in ("rgba(0, 0, 0, 0)", "transparent")
 
 
 def test_make_logs_follows_the_services(deployment):
