@@ -87,8 +87,13 @@ def assert_links(app: Path, stack: Path) -> None:
 
 def read_env(path: Path) -> dict[str, str]:
     """KEY=value lines of a .env file (comments and blank lines skipped)."""
+    return parse_env(path.read_text())
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """KEY=value lines of .env text (comments and blank lines skipped)."""
     values = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if line.strip() and not line.lstrip().startswith("#") and "=" in line:
             key, value = line.split("=", 1)
             values[key.strip()] = value.strip()

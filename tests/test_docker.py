@@ -28,12 +28,14 @@ from helpers import read_env
 from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import Page, sync_playwright
 from standins import ensure_standins
+from test_app_packages import write_packages
 from test_update import (  # noqa: F401 (source is a fixture)
     MIDDLE,
     SLUG,
     Shell,
     bootstrap,
     deploy,
+    edit,
     readme_blocks,
     release_working_tree,
     source,
@@ -51,6 +53,7 @@ APP_REQUIREMENT = ("humanize", "4.17.0")
 APP_NPM_PACKAGE = ("is-number", "7.0.0")
 CHROMIUM = "/usr/bin/chromium"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
+STACK_IMAGES = ("backend", "frontend", "caddy")  # the images the stack builds
 
 
 @dataclass
@@ -60,7 +63,7 @@ class Deployment:
     stack: Path
     url: str
     ca: Path
-    tls: ssl.SSLContext = field(repr=False)
+    tls: ssl.SSLContext | None = field(default=None, repr=False)
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return run(
@@ -75,8 +78,20 @@ class Deployment:
             service: run(
                 "docker", "image", "inspect", "-f", "{{.Id}}", f"{slug}-{service}:{version}"
             ).stdout.strip()
-            for service in ("backend", "frontend", "caddy")
+            for service in STACK_IMAGES
         }
+
+    def up(self) -> None:
+        """`up -d --wait`, then trust Caddy's local CA, copied out of its container."""
+        self.compose("up", "-d", "--wait")
+        self.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca))
+        self.tls = ssl.create_default_context(cafile=self.ca)
+
+    def containers(self) -> list[dict]:
+        """`docker compose ps` of the running services."""
+        return [
+            json.loads(line) for line in self.compose("ps", "--format", "json").stdout.splitlines()
+        ]
 
     def fetch(self, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(
@@ -106,10 +121,13 @@ def set_env(dotenv: Path, **values: str) -> None:
 def add_app_packages(app: Path) -> None:
     with (app / "backend/requirements-app.txt").open("a") as file:
         file.write("{}=={}\n".format(*APP_REQUIREMENT))
-    name, version = APP_NPM_PACKAGE
-    listing = {"dependencies": {name: version}, "devDependencies": {}}
-    (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
+    write_packages(app, dict([APP_NPM_PACKAGE]))
     run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
+
+
+def plain(text: str) -> str:
+    """Terminal output without its colour and line-control escapes."""
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
 def timed(name: str, *args, **kwargs) -> subprocess.CompletedProcess:
@@ -145,16 +163,13 @@ def deployment(request, template, tmp_path_factory):
     )
     timed(f"[{name}] image builds (install.sh)", stack / "install.sh", cwd=base)
 
-    ca = base / "caddy root.crt"
     deployment = Deployment(
-        name, app, stack, f"https://localhost:{https_port}", ca, ssl.create_default_context()
+        name, app, stack, f"https://localhost:{https_port}", base / "caddy root.crt"
     )
     try:
         start = time.monotonic()
-        deployment.compose("up", "-d", "--wait")
+        deployment.up()
         record_timing(f"[{name}] up -d --wait to healthy", time.monotonic() - start)
-        deployment.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(ca))
-        deployment.tls = ssl.create_default_context(cafile=ca)
         yield deployment
     finally:
         logs = deployment.compose("logs", "--no-color", "--tail", "60", check=False).stdout
@@ -279,12 +294,10 @@ def test_containers_run_as_non_root_and_only_caddy_publishes_ports(deployment):
     for service in services:
         uid = deployment.compose("exec", "-T", service, "id", "-u").stdout.strip()
         assert uid != "0", service
-    published = {}
-    for line in deployment.compose("ps", "--format", "json").stdout.splitlines():
-        container = json.loads(line)
-        published[container["Service"]] = [
-            p for p in container["Publishers"] or [] if p["PublishedPort"]
-        ]
+    published = {
+        container["Service"]: [p for p in container["Publishers"] or [] if p["PublishedPort"]]
+        for container in deployment.containers()
+    }
     assert {service for service, ports in published.items() if ports} == {"caddy"}
 
 
@@ -307,7 +320,7 @@ def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):
     assert "No migrations to apply." in migrate.stdout
     run("npm", "ci", "--no-audit", "--no-fund", cwd=deployment.app / "frontend")
     result = run("make", "test", cwd=deployment.app)
-    output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    output = plain(result.stdout)
     backend, frontend = output.split("vitest run", 1)
     assert re.search(r"\d+ passed", backend), output
     assert re.search(r"Tests +\d+ passed", frontend), output
@@ -349,7 +362,7 @@ def test_make_logs_follows_the_services(deployment):
         ["timeout", "5", "make", "logs"], cwd=deployment.app, capture_output=True, text=True
     )
     assert result.returncode == 124  # still following when stopped
-    logs = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout)
+    logs = plain(result.stdout)
     assert re.search(r"^backend-1 +\| .*Listening at: http://0.0.0.0:8000", logs, re.M), logs
 
 
@@ -376,12 +389,13 @@ def test_install_and_build_twice_change_nothing(deployment):
         assert deployment.images() == images, f"{command[0]} rebuilt an image"
 
 
-def released(deployment: Deployment) -> bool:
+def health(deployment: Deployment) -> dict | None:
+    """The answer of /api/health/, or None while the site does not answer 200."""
     try:
         code, _, body = deployment.fetch("/api/health/")
     except OSError:  # Caddy or the backend restarting
-        return False
-    return code == 200 and json.loads(body).get("release") == "2"
+        return None
+    return json.loads(body) if code == 200 else None
 
 
 def bundle(deployment: Deployment) -> bytes:
@@ -397,19 +411,21 @@ def bundle(deployment: Deployment) -> bytes:
 
 def test_deploy_without_rebuild(deployment, browser_home):
     images = deployment.images()
-    views = deployment.app / "backend/core/views.py"
-    views.write_text(
-        views.read_text().replace(
-            'body = {"status": "ok"}', 'body = {"status": "ok", "release": "2"}'
-        )
+    edit(
+        deployment.app / "backend/core/views.py",
+        'body = {"status": "ok"}',
+        'body = {"status": "ok", "release": "2"}',
     )
-    home = deployment.app / "frontend/src/pages/Home.tsx"
-    home.write_text(home.read_text().replace("<h1>Notes</h1>", "<h1>Notes, deployed again</h1>"))
+    edit(
+        deployment.app / "frontend/src/pages/Home.tsx",
+        "<h1>Notes</h1>",
+        "<h1>Notes, deployed again</h1>",
+    )
     run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
 
     start = time.monotonic()
     deployment.compose("restart")
-    wait_for(lambda: released(deployment), "the new API answer", 180)
+    wait_for(lambda: (health(deployment) or {}).get("release") == "2", "the new API answer", 180)
     wait_for(lambda: b"Notes, deployed again" in bundle(deployment), "the new frontend build", 180)
     text = page_text(deployment.url + "/", browser_home, "Notes, deployed again")
     record_timing(f"[{deployment.name}] deploy: restart to new content", time.monotonic() - start)
@@ -442,25 +458,18 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
         data_root=tmp_path / "data root",
         **ensure_standins(),
     )
-    (team.dev() / "backend/requirements-app.txt").write_text("humanize==4.17.0\n")
+    (team.dev() / "backend/requirements-app.txt").write_text("{}=={}\n".format(*APP_REQUIREMENT))
     team.commit(team.dev(), "Our own package")
     deploy(team)  # server clones of both repos, ./install.sh --app
     server_stack, server_app = team.server(f"{SLUG}-stack"), team.server()
     https_port = free_port()
     set_env(server_app / ".env", HTTP_PORT=str(free_port()), HTTPS_PORT=str(https_port))
     server = Deployment(
-        "update",
-        server_app,
-        server_stack,
-        f"https://localhost:{https_port}",
-        tmp_path / "ca.crt",
-        ssl.create_default_context(),
+        "update", server_app, server_stack, f"https://localhost:{https_port}", tmp_path / "ca.crt"
     )
     try:
         run("./install.sh", cwd=server_stack)
-        server.compose("up", "-d", "--wait")
-        server.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(server.ca))
-        server.tls = ssl.create_default_context(cafile=server.ca)
+        server.up()
         server.json("/api/notes/", {"title": "Written before the update", "body": ""}, 201)
         assert all(tag.endswith(f":{MIDDLE}") for tag in running_images(server).values())
 
@@ -474,19 +483,18 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
             record_timing(f"[update] server: {repo} update commands", time.monotonic() - start)
 
         assert set(running_images(server).values()) == {
-            f"{SLUG}-{service}:{TEMPLATE_VERSION}" for service in ("backend", "frontend", "caddy")
+            f"{SLUG}-{service}:{TEMPLATE_VERSION}" for service in STACK_IMAGES
         }
-        wait_for(lambda: healthy(server), "the updated site", 180)
+        wait_for(lambda: health(server) is not None, "the updated site", 180)
         pins = (server_stack / "backend/requirements.txt").read_text()
         gunicorn = server.compose("exec", "-T", "backend", "gunicorn", "--version").stdout
         assert f"gunicorn=={gunicorn.split()[-1].strip(')')}" in pins
-        server.compose("exec", "-T", "backend", "python", "-c", "import humanize")
+        server.compose("exec", "-T", "backend", "python", "-c", f"import {APP_REQUIREMENT[0]}")
         titles = [note["title"] for note in server.json("/api/notes/")]
         assert titles == ["Written before the update"]
 
         # Then app code, deployed the way both READMEs say: pull and restart, no rebuild.
-        home = team.dev() / "frontend/src/pages/Home.tsx"
-        home.write_text(home.read_text().replace("<h1>Notes</h1>", "<h1>Shop notes</h1>"))
+        edit(team.dev() / "frontend/src/pages/Home.tsx", "<h1>Notes</h1>", "<h1>Shop notes</h1>")
         team.commit(team.dev(), "New heading")
         images = server.images()
         deploy_line = readme_blocks(team.dev() / "README.md", "Deploying")[-1]
@@ -500,19 +508,6 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
 
 def running_images(deployment: Deployment) -> dict[str, str]:
     """The image each running service was started from, for the stack's own images."""
-    containers = [
-        json.loads(line)
-        for line in deployment.compose("ps", "--format", "json").stdout.splitlines()
-    ]
     return {
-        c["Service"]: c["Image"]
-        for c in containers
-        if c["Service"] in ("backend", "frontend", "caddy")
+        c["Service"]: c["Image"] for c in deployment.containers() if c["Service"] in STACK_IMAGES
     }
-
-
-def healthy(deployment: Deployment) -> bool:
-    try:
-        return deployment.fetch("/api/health/")[0] == 200
-    except OSError:
-        return False

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import COPIER, ROOT, TEMPLATE_VERSION, run
-from helpers import answers_of, assert_links, manifest, read_env
+from helpers import answers_of, assert_links, manifest, parse_env, read_env
 from releases import releases
 from test_generate import MATRIX
 
@@ -293,7 +293,7 @@ def assert_env_grew(env_file: Path, before: str, added: dict[str, str | None]) -
     after = env_file.read_text()
     assert after.startswith(before), "a value already in .env changed"
     grown = read_env(env_file)
-    new = {key: grown[key] for key in grown.keys() - read_env_text(before).keys()}
+    new = {key: grown[key] for key in grown.keys() - parse_env(before).keys()}
     assert new.keys() == added.keys()
     for key, value in added.items():
         if value is None:
@@ -302,10 +302,6 @@ def assert_env_grew(env_file: Path, before: str, added: dict[str, str | None]) -
             assert new[key] == value
     assert env_file.stat().st_mode & 0o777 == 0o600
     return after
-
-
-def read_env_text(text: str) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and line[0] != "#")
 
 
 # ---- What teams edit -----------------------------------------------------------------------
@@ -529,9 +525,7 @@ def test_update_from_the_oldest_release_moves_the_stack_workflow_with_its_edits(
     assert not (stack / old_workflow).exists()
 
     # The migration again, as copier would run it: nothing changes.
-    state = [
-        run("git", *args, cwd=stack).stdout for args in (["status"], ["diff"], ["diff", "--cached"])
-    ]
+    state = git_state(stack)
     run(
         sys.executable,
         ROOT / "hooks/move_file.py",
@@ -540,9 +534,7 @@ def test_update_from_the_oldest_release_moves_the_stack_workflow_with_its_edits(
         *MOVED_WORKFLOW,
         cwd=stack,
     )
-    assert [
-        run("git", *args, cwd=stack).stdout for args in (["status"], ["diff"], ["diff", "--cached"])
-    ] == state
+    assert git_state(stack) == state
     assert (stack / new_workflow).read_text() == workflow
 
     shell.follow(blocks[0][2:])
