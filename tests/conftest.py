@@ -1,44 +1,36 @@
-"""Fixtures: the working tree as a tagged template, generated repos, real PostgreSQL and Redis."""
+"""Fixtures: the working tree as a tagged template (and one with older releases), generated
+repos, real PostgreSQL and Redis. Plain helpers are in helpers.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from releases import tag_releases
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_VERSION = "99.0.0"
-COPIER = [sys.executable, "-m", "copier"]
+from helpers import (
+    MIDDLE,
+    OLD,
+    ROOT,
+    TEMPLATE_VERSION,
+    TIMINGS,
+    Generated,
+    as_postgres,
+    copier_copy,
+    free_port,
+    make_middle,
+    make_old,
+    run,
+    tag_release,
+    tag_releases,
+    wait_for,
+)
 
 sys.path.insert(0, str(ROOT / "hooks"))
-
-
-def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None, check=True):
-    """Run a command; on failure show its output in the assertion message."""
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(map(str, args))} exited {result.returncode}\n"
-            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-        )
-    return result
 
 
 @pytest.fixture(scope="session")
@@ -68,17 +60,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return src
 
 
-@dataclass
-class Generated:
-    stack: Path
-    app: Path
-
-
-def copier_copy(template: Path, dst: Path, check=True, **answers) -> subprocess.CompletedProcess:
-    data = [f"--data={key}={value}" for key, value in answers.items()]
-    return run(*COPIER, "copy", "--trust", "--defaults", *data, template, dst, check=check)
-
-
 @pytest.fixture(scope="session")
 def generate(template: Path, tmp_path_factory: pytest.TempPathFactory):
     """generate(**answers) -> Generated: a stack and an app linked to it, made by the
@@ -97,47 +78,11 @@ def generate(template: Path, tmp_path_factory: pytest.TempPathFactory):
     return _generate
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not come up within {timeout}s")
-
-
-def record_timing(name: str, seconds: float) -> None:
-    """Note a measured phase: printed at the end of the run (and by .ci/run's summary)."""
-    line = f"{name:<48} {seconds:7.1f}s"
-    TIMINGS.append(line)
-    if os.environ.get("TEMPLATE_TIMINGS_FILE"):
-        with open(os.environ["TEMPLATE_TIMINGS_FILE"], "a") as file:
-            file.write(line + "\n")
-
-
-TIMINGS: list[str] = []
-
-
 def pytest_terminal_summary(terminalreporter) -> None:
     if TIMINGS:
         terminalreporter.section("measured phases")
         for line in TIMINGS:
             terminalreporter.write_line(line)
-
-
-def as_postgres(*cmd: str | Path) -> list[str]:
-    """PostgreSQL refuses to run as root: drop to the postgres system user then."""
-    return (
-        ["runuser", "-u", "postgres", "--", *map(str, cmd)]
-        if os.geteuid() == 0
-        else [*map(str, cmd)]
-    )
 
 
 @pytest.fixture(scope="session")
@@ -233,3 +178,18 @@ def redis_url() -> Iterator[str]:
 def copier_template(template: Path) -> Path:
     """pytest-copier's `copier` fixture renders the same tagged template."""
     return template
+
+
+@pytest.fixture
+def source(template: Path, tmp_path: Path) -> Path:
+    """The template with the releases OLD and MIDDLE; the working tree, untagged until
+    release_working_tree() releases it."""
+    src = tmp_path / "template"
+    run("git", "clone", "--quiet", template, src)
+    run("git", "tag", "--delete", TEMPLATE_VERSION, cwd=src)
+    run("git", "branch", "working-tree", cwd=src)
+    make_middle(src)
+    tag_release(src, MIDDLE)
+    make_old(src)
+    tag_release(src, OLD)
+    return src

@@ -1,14 +1,101 @@
-"""Checks shared by the test files."""
+"""What the tests share besides fixtures (those are in conftest.py): running commands, checks
+on generated repos, the answer matrix from copier.yml, the template's releases, a team that
+updates its repos, and the stand-in base images."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+import pytest
 import yaml
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_VERSION = "99.0.0"
+COPIER = [sys.executable, "-m", "copier"]
+BIN = Path(sys.executable).parent
+
+# ---- Running things ------------------------------------------------------------------------
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None, check=True):
+    """Run a command; on failure show its output in the assertion message."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+def copier_copy(template: Path, dst: Path, check=True, **answers) -> subprocess.CompletedProcess:
+    data = [f"--data={key}={value}" for key, value in answers.items()]
+    return run(*COPIER, "copy", "--trust", "--defaults", *data, template, dst, check=check)
+
+
+@dataclass
+class Generated:
+    stack: Path
+    app: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not come up within {timeout}s")
+
+
+TIMINGS: list[str] = []
+
+
+def record_timing(name: str, seconds: float) -> None:
+    """Note a measured phase: printed at the end of the run (and by .ci/run's summary)."""
+    line = f"{name:<48} {seconds:7.1f}s"
+    TIMINGS.append(line)
+    if os.environ.get("TEMPLATE_TIMINGS_FILE"):
+        with open(os.environ["TEMPLATE_TIMINGS_FILE"], "a") as file:
+            file.write(line + "\n")
+
+
+def as_postgres(*cmd: str | Path) -> list[str]:
+    """PostgreSQL refuses to run as root: drop to the postgres system user then."""
+    return (
+        ["runuser", "-u", "postgres", "--", *map(str, cmd)]
+        if os.geteuid() == 0
+        else [*map(str, cmd)]
+    )
+
+
+# ---- Checks on generated repos -------------------------------------------------------------
 
 SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", "dist"}
 
@@ -98,3 +185,361 @@ def parse_env(text: str) -> dict[str, str]:
             key, value = line.split("=", 1)
             values[key.strip()] = value.strip()
     return values
+
+
+def write_packages(app: Path, dependencies: dict[str, str]) -> None:
+    """The app's own npm packages: its frontend/package-app.json lists exactly these."""
+    listing = {"dependencies": dependencies, "devDependencies": {}}
+    (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
+
+
+# ---- The answer matrix, from the choices in copier.yml ---------------------------------------
+
+QUESTIONS = {
+    name: spec
+    for name, spec in yaml.safe_load((ROOT / "copier.yml").read_text()).items()
+    if not name.startswith("_") and isinstance(spec, dict)
+}
+
+
+def _options(spec: dict) -> list:
+    if spec.get("type") == "bool":
+        return [False, True]
+    choices = spec["choices"]
+    values = choices.values() if isinstance(choices, dict) else choices
+    return [str(c[1] if isinstance(c, list) else c) for c in values]
+
+
+def _default(spec: dict) -> str | bool:
+    """The question's default for an app with no stack yet (stack_answers is empty)."""
+    text = jinja2.Environment().from_string(str(spec["default"])).render(stack_answers={})
+    return yaml.safe_load(text) is True if spec.get("type") == "bool" else text
+
+
+# Every choice question (the repo aside) and every yes/no question, with its options and default.
+CHOICES: dict[str, list] = {
+    name: _options(spec)
+    for name, spec in QUESTIONS.items()
+    if name != "repo"
+    and spec.get("when") is not False
+    and ("choices" in spec or spec.get("type") == "bool")
+}
+DEFAULTS: dict[str, str | bool] = {name: _default(QUESTIONS[name]) for name in CHOICES}
+
+
+def chosen(answers: dict) -> dict[str, str | bool]:
+    """What a row answers to every choice question; copier.yml's default where it is silent."""
+    values = dict(DEFAULTS)
+    for name, value in answers.items():
+        if name in CHOICES:
+            is_bool = isinstance(DEFAULTS[name], bool)
+            values[name] = str(value).lower() == "true" if is_bool else str(value)
+    return values
+
+
+def _label(name: str, value: str | bool) -> str:
+    """How a row's id names a choice: celery, no-ci, gitlab, py313, node20."""
+    feature = name.removeprefix("use_")
+    if isinstance(value, bool):
+        return feature if value else f"no-{feature}"
+    if value == "none":
+        return f"no-{name.split('_')[0]}"
+    prefix = {"python_version": "py", "node_version": "node"}.get(name, "")
+    return prefix + value.replace(".", "")
+
+
+# Rows for what no choice covers, named by their point; each pins the choices it is about.
+SCENARIOS = {
+    "domain": {
+        "ci_provider": "gitlab",
+        "domain": "shop.example.com",
+        "acme_email": "ops@example.com",
+    },
+    "mirror-slug": {
+        "ci_provider": "none",
+        "project_name": "Shop Front",
+        "slug": "shop-front",
+        "python_image": "mirror.example.com/library/python:3.12-slim",
+        "node_image": "mirror.example.com/library/node:22-slim",
+        "postgres_image": "mirror.example.com/library/postgres:17",
+        "caddy_image": "mirror.example.com/library/caddy:2",
+    },
+}
+
+
+def _matrix() -> dict[str, dict[str, str]]:
+    """The default row, rows that take up the choices neither it nor a scenario makes (as few
+    as the longest list of them: one while every question has two or three options), then the
+    scenarios. Each row is a full generation, so the matrix stays this small."""
+    scenarios = {
+        "-".join([*(_label(n, chosen(a)[n]) for n in CHOICES if n in a), tag]): a
+        for tag, a in SCENARIOS.items()
+    }
+    covered = [chosen(a) for a in [{}, *scenarios.values()]]
+    missing = {
+        name: [o for o in options if o not in {row[name] for row in covered}]
+        for name, options in CHOICES.items()
+    }
+    rows: dict[str, dict[str, str]] = {"default": {}}
+    for k in range(max(map(len, missing.values()), default=0)):
+        picks = {name: left[k] for name, left in missing.items() if k < len(left)}
+        features_first = sorted(picks, key=lambda name: not isinstance(picks[name], bool))
+        row_id = "-".join(_label(name, picks[name]) for name in features_first)
+        rows[row_id] = {
+            name: str(value).lower() if isinstance(value, bool) else value
+            for name, value in picks.items()
+        }
+    return rows | scenarios
+
+
+# Readable ids for the option matrix: default, celery-py313-node20, gitlab-domain, ...
+MATRIX = _matrix()
+matrix = pytest.mark.parametrize("answers", list(MATRIX.values()), ids=list(MATRIX))
+
+
+def rows_choosing(*questions: str) -> dict[str, dict[str, str]]:
+    """The default row and every row that answers one of the questions: the variants of a
+    part of the project that only those answers change."""
+    return {
+        row_id: answers
+        for row_id, answers in MATRIX.items()
+        if row_id == "default" or any(q in answers for q in questions)
+    }
+
+
+# ---- The template's releases ----------------------------------------------------------------
+# A PEP 440 tag on the commit that adds its CHANGELOG.md heading. A fresh clone may carry no
+# tags (CI checks out a branch), so tests recreate them from the CHANGELOG and can update from
+# the oldest supported release either way.
+
+HEADING = re.compile(r"^## \[(\d+(?:\.\d+)+)\]", re.MULTILINE)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def releases(repo: Path) -> list[str]:
+    """The versions CHANGELOG.md has a heading for, oldest first."""
+    return sorted(HEADING.findall((repo / "CHANGELOG.md").read_text()), key=Version)
+
+
+def release_commit(repo: Path, version: str) -> str:
+    """The commit that added the version's heading to CHANGELOG.md."""
+    heading = f"## [{version}]"
+    commits = git(repo, "log", "--format=%H", "--reverse", "-S", heading, "--", "CHANGELOG.md")
+    if not commits.split():
+        raise AssertionError(
+            f"no commit of {repo} adds '{heading}' to CHANGELOG.md: a shallow clone? "
+            "(git fetch --unshallow)"
+        )
+    return commits.split()[0]
+
+
+def tag_releases(repo: Path) -> list[str]:
+    """Tag each release the repo has no tag for yet; return the releases, oldest first."""
+    tags = set(git(repo, "tag", "--list").split())
+    for version in releases(repo):
+        if version not in tags:
+            git(repo, "tag", version, release_commit(repo, version))
+    return releases(repo)
+
+
+# ---- Older releases, built from the working tree (the `source` fixture) -----------------------
+
+OLD, MIDDLE = "97.0.0", "98.0.0"
+REQUIREMENTS = "stack-template/backend/requirements.txt.jinja"
+ENV = {
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    "GIT_AUTHOR_NAME": "Team",
+    "GIT_AUTHOR_EMAIL": "team@example.com",
+    "GIT_COMMITTER_NAME": "Team",
+    "GIT_COMMITTER_EMAIL": "team@example.com",
+}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there; say which difference needs adjusting if it is not."""
+    text = path.read_text()
+    assert old in text, f"{path} no longer contains {old!r}: adjust this test's edits"
+    path.write_text(text.replace(old, new, 1))
+
+
+def drop_manifest_line(src: Path, app_path: str) -> None:
+    links = src / "stack-template/links.txt"
+    text, count = re.subn(rf"^{re.escape(app_path)}\s.*\n", "", links.read_text(), flags=re.M)
+    assert count == 1, f"links.txt no longer links {app_path}: adjust this test's releases"
+    links.write_text(text)
+
+
+def settings_template(src: Path) -> Path:
+    return src / "app-template/backend/{{ package }}/settings.py.jinja"
+
+
+def make_middle(src: Path) -> None:
+    """MIDDLE lacks what the last step (MIDDLE -> working tree) brings."""
+    drop_manifest_line(src, "frontend/eslint.config.js")
+    edit(
+        src / "app-template/.env.example.jinja",
+        "DJANGO_CSRF_TRUSTED_ORIGINS=https://{{ domain }}\n",
+        "",
+    )
+    edit(settings_template(src), 'LANGUAGE_CODE = "en-us"', 'LANGUAGE_CODE = "en"')
+    requirements = src / REQUIREMENTS
+    requirements.write_text(
+        re.sub(r"^gunicorn==.*$", "gunicorn==23.0.0", requirements.read_text(), flags=re.M)
+    )
+
+
+def make_old(src: Path) -> None:
+    """OLD also lacks what the first step (OLD -> MIDDLE) brings, and has a link it drops."""
+    drop_manifest_line(src, "frontend/tsconfig.node.json")
+    with (src / "stack-template/links.txt").open("a") as links:
+        links.write("frontend/.prettierrc.json     frontend/.prettierrc.json\n")
+    (src / "stack-template/frontend/.prettierrc.json").write_text('{"semi": false}\n')
+    example = src / "app-template/.env.example.jinja"
+    edit(example, "POSTGRES_PASSWORD=\n", "")
+    edit(example, "HTTPS_PORT=443\n", "")
+    caddyfile = src / "stack-template/caddy/Caddyfile"
+    edit(caddyfile, "encode zstd gzip", "encode gzip")
+    edit(
+        caddyfile, "Referrer-Policy strict-origin-when-cross-origin", "Referrer-Policy no-referrer"
+    )
+    edit(settings_template(src), '"CONN_MAX_AGE": 60', '"CONN_MAX_AGE": 0')
+
+
+def tag_release(src: Path, version: str) -> None:
+    run("git", "add", "--all", cwd=src)
+    run("git", "commit", "--quiet", "--no-verify", "-m", f"Release {version}", cwd=src, env=ENV)
+    run("git", "tag", version, cwd=src)
+
+
+def release_working_tree(src: Path) -> None:
+    run("git", "tag", TEMPLATE_VERSION, "working-tree", cwd=src)
+
+
+# ---- A team: a developer's machine, the remotes, a server -----------------------------------
+
+SLUG = "shop"
+# README commands that need a Docker engine: Shell skips them unless told (test_docker.py runs
+# them, following the same README sections).
+DOCKER_COMMANDS = {"./install.sh", "docker compose -f docker-compose.app.yml up -d"}
+CONFLICT_CHECK = "pre-commit run check-merge-conflict"
+
+
+@dataclass
+class Team:
+    root: Path
+
+    def dev(self, name: str = SLUG) -> Path:
+        return self.root / "dev" / name
+
+    def server(self, name: str = SLUG) -> Path:
+        return self.root / "server" / name
+
+    def commit(self, repo: Path, message: str) -> None:
+        run("git", "add", "--all", cwd=repo)
+        run("git", "commit", "--quiet", "-m", message, cwd=repo, env=ENV)
+        run("git", "push", "--quiet", cwd=repo)
+
+
+def bootstrap(template: Path, root: Path, version: str, **answers) -> Team:
+    """Generate the pair at `version` on the developer's machine and give both a remote."""
+    team = Team(root)
+    run(
+        *COPIER,
+        "copy",
+        "--trust",
+        "--defaults",
+        f"--vcs-ref={version}",
+        "--data=repo=app",
+        f"--data=project_name={SLUG}",
+        *(f"--data={key}={value}" for key, value in answers.items()),
+        template,
+        team.dev(),
+    )
+    for name in (SLUG, f"{SLUG}-stack"):
+        remote = root / "remotes" / f"{name}.git"
+        run("git", "init", "--quiet", "--bare", "--initial-branch=main", remote)
+        run("git", "remote", "add", "origin", remote, cwd=team.dev(name))
+        run("git", "push", "--quiet", "--set-upstream", "origin", "main", cwd=team.dev(name))
+    return team
+
+
+def deploy(team: Team) -> None:
+    """The server's first install, as the stack's README says (its images aside)."""
+    for name in (SLUG, f"{SLUG}-stack"):
+        run("git", "clone", "--quiet", team.root / "remotes" / f"{name}.git", team.server(name))
+    run("./install.sh", "--app", f"../{SLUG}", cwd=team.server(f"{SLUG}-stack"))
+
+
+def readme_blocks(readme: Path, heading: str) -> list[list[str]]:
+    """The command lines of each indented code block in the README's `## heading` section."""
+    text = readme.read_text()
+    assert f"\n## {heading}\n" in text, f"{readme} has no section '{heading}'"
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    blocks: list[list[str]] = [[]]
+    for line in section.splitlines():
+        if line.startswith("    ") and line.strip():
+            blocks[-1].append(re.sub(r"\s+#.*$", "", line.strip()))
+        elif line.strip() and blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]
+
+
+@dataclass
+class Shell:
+    """Runs command lines one at a time from a folder, following `cd` as a shell does."""
+
+    cwd: Path
+    skipped: list[str] = field(default_factory=list)
+    output: str = ""
+    docker: bool = False  # run DOCKER_COMMANDS too (test_docker.py), not skip them
+
+    def __call__(self, command: str) -> subprocess.CompletedProcess | None:
+        if command.startswith("cd "):
+            self.cwd = (self.cwd / command.removeprefix("cd ")).resolve()
+            return None
+        if command in DOCKER_COMMANDS and not self.docker:
+            self.skipped.append(command)
+            return None
+        result = run("bash", "-c", command, cwd=self.cwd, env=ENV, check=False)
+        self.output += result.stdout + result.stderr
+        return result
+
+    def follow(self, commands: list[str], conflict: Callable[[str, Path], None] | None = None):
+        """Run the commands. With `conflict`, the conflict check must fail once: conflict()
+        resolves it from the check's output, then the check runs again and passes."""
+        for command in commands:
+            result = self(command)
+            if result is None or result.returncode == 0:
+                assert not (command == CONFLICT_CHECK and conflict), "no conflict was found"
+                continue
+            assert command == CONFLICT_CHECK and conflict, (
+                f"`{command}` failed in {self.cwd}:\n{result.stdout}\n{result.stderr}"
+            )
+            conflict(result.stdout, self.cwd)
+            conflict = None
+            again = self(command)
+            assert again.returncode == 0, again.stdout
+
+
+# ---- Stand-in base images --------------------------------------------------------------------
+# Local stand-ins for the official base images (no registry is reachable): built by
+# tests/standins/build.sh, handed to copier as the base-image answers.
+
+STANDINS_BUILD = ROOT / "tests" / "standins" / "build.sh"
+
+
+@functools.cache
+def ensure_standins() -> dict[str, str]:
+    """Builds the stand-ins that are missing or out of date (seconds when none is) and returns
+    the copier answers: python_image, node_image, postgres_image, redis_image, caddy_image."""
+    result = subprocess.run(["bash", STANDINS_BUILD], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"building the stand-in base images failed (bash {STANDINS_BUILD}):\n{result.stderr}"
+        )
+    return dict(line.split("=", 1) for line in result.stdout.splitlines())

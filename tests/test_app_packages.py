@@ -4,11 +4,10 @@ never written from the app side. The images pick them up too (test_docker.py).""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from conftest import copier_copy, run
+from helpers import copier_copy, run, write_packages
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +23,6 @@ def pair(template, tmp_path_factory) -> tuple[Path, Path]:
 
 def stack_npm_files(stack: Path) -> dict[str, bytes]:
     return {name: (stack / "frontend" / name).read_bytes() for name in STACK_NPM_FILES}
-
-
-def write_packages(app: Path, dependencies: dict[str, str]) -> None:
-    listing = {"dependencies": dependencies, "devDependencies": {}}
-    (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
 
 
 def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):

@@ -9,12 +9,10 @@ import pwd
 import shutil
 
 import pytest
-from conftest import run
-from helpers import answers_of, read_env
-from test_generate import MATRIX
+from helpers import answers_of, read_env, rows_choosing, run
 
-# The two backend variants; the other rows of the matrix do not change the backend.
-VARIANTS = {name: MATRIX[name] for name in ("default", "celery-py313-node20")}
+# The backend variants; the other rows of the matrix do not change the backend.
+VARIANTS = rows_choosing("python_version", "use_celery")
 
 pytestmark = pytest.mark.slow
 

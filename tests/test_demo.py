@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ROOT, run
-from helpers import assert_links
+from helpers import ROOT, assert_links, run
 
 
 def test_make_demo_generates_the_pair_and_refuses_a_non_empty_folder(tmp_path):

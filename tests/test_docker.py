@@ -3,7 +3,7 @@
 In a folder whose path has a space: bootstrap the app (which generates the stack), link it
 with the stack's install.sh, build the images with install.sh, `docker compose up -d --wait`,
 then check it through Caddy over HTTPS, verified against Caddy's own CA (trusted explicitly),
-with a headless Chromium for the page. Base images are the local stand-ins (standins.py);
+with a headless Chromium for the page. Base images are the local stand-ins (ensure_standins);
 the generated repos only see them as base-image answers.
 """
 
@@ -23,23 +23,27 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import TEMPLATE_VERSION, copier_copy, free_port, record_timing, run, wait_for
-from helpers import read_env
-from playwright.sync_api import Error as BrowserError
-from playwright.sync_api import Page, sync_playwright
-from standins import ensure_standins
-from test_app_packages import write_packages
-from test_update import (  # noqa: F401 (source is a fixture)
+from helpers import (
     MIDDLE,
     SLUG,
+    TEMPLATE_VERSION,
     Shell,
     bootstrap,
+    copier_copy,
     deploy,
     edit,
+    ensure_standins,
+    free_port,
+    read_env,
     readme_blocks,
+    record_timing,
     release_working_tree,
-    source,
+    run,
+    wait_for,
+    write_packages,
 )
+from playwright.sync_api import Error as BrowserError
+from playwright.sync_api import Page, sync_playwright
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -448,7 +452,7 @@ def test_env_file_is_private(deployment):
     assert read_env(deployment.app / ".env")["DATA_ROOT"].endswith("data root")
 
 
-def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path):  # noqa: F811
+def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path):
     """Deployed at an older release, updated as the stack's and app's READMEs say: the
     server runs images of the new version, built with the app's packages; data is kept."""
     team = bootstrap(

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
-from conftest import TEMPLATE_VERSION, copier_copy, run
-from helpers import answers_of, assert_generated, assert_links
+from helpers import (
+    CHOICES,
+    MATRIX,
+    TEMPLATE_VERSION,
+    answers_of,
+    assert_generated,
+    assert_links,
+    chosen,
+    copier_copy,
+    matrix,
+    run,
+)
 
-# Readable ids for the option matrix; every other test file reuses it.
-MATRIX = {
-    "default": {},
-    "celery-py313-node20": {"use_celery": "true", "python_version": "3.13", "node_version": "20"},
-    "gitlab-domain": {
-        "ci_provider": "gitlab",
-        "domain": "shop.example.com",
-        "acme_email": "ops@example.com",
-    },
-    "no-ci-mirror-slug": {
-        "ci_provider": "none",
-        "project_name": "Shop Front",
-        "slug": "shop-front",
-        "python_image": "mirror.example.com/library/python:3.12-slim",
-        "node_image": "mirror.example.com/library/node:22-slim",
-        "postgres_image": "mirror.example.com/library/postgres:17",
-        "caddy_image": "mirror.example.com/library/caddy:2",
-    },
-}
-matrix = pytest.mark.parametrize("answers", list(MATRIX.values()), ids=list(MATRIX))
+
+def test_matrix_takes_every_choice_in_copier_yml():
+    """A choice added to copier.yml gets a row (helpers.MATRIX is built from copier.yml)."""
+    for question, options in CHOICES.items():
+        taken = {chosen(answers)[question] for answers in MATRIX.values()}
+        assert taken == set(options), f"no row of MATRIX answers {question} with {options}"
+    assert len(MATRIX) <= 5, "every row is a full generation: keep the matrix small"
 
 
 @matrix
@@ -55,6 +51,7 @@ def test_answers_files_point_at_the_real_template_and_version(generate, template
         assert recorded["_commit"] == TEMPLATE_VERSION
     shared = {k: v for k, v in app.items() if k in stack and not k.startswith("_") and k != "repo"}
     assert shared == {k: stack[k] for k in shared}, "the stack got other answers than the app"
+    assert {k: app[k] for k in CHOICES} == chosen(answers), "copier recorded other choices"
 
 
 @matrix

@@ -11,7 +11,7 @@ import move_file
 import pytest
 import stack_scripts
 import write_env
-from conftest import TEMPLATE_VERSION, run
+from helpers import TEMPLATE_VERSION, run
 
 
 def test_real_destination_is_every_copy_and_an_update_in_a_git_repo(tmp_path):

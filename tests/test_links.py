@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_VERSION, run
-from helpers import assert_links, manifest
+from helpers import TEMPLATE_VERSION, assert_links, manifest, run
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import copier_copy, run
-from helpers import read_env
+from helpers import copier_copy, read_env, run
 
 SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD")
 

@@ -11,8 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest import ROOT, run, wait_for
-from standins import ensure_standins
+from helpers import ROOT, ensure_standins, run, wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -6,15 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import run
-from helpers import project_files
-from test_generate import matrix
-
-BIN = Path(sys.executable).parent
+from helpers import BIN, matrix, project_files, run
 
 
 def tool(name: str) -> str:

@@ -17,211 +17,41 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import COPIER, ROOT, TEMPLATE_VERSION, run
-from helpers import answers_of, assert_links, manifest, parse_env, read_env
-from releases import releases
-from test_generate import MATRIX
+from helpers import (
+    BIN,
+    DOCKER_COMMANDS,
+    ENV,
+    MATRIX,
+    MIDDLE,
+    OLD,
+    REQUIREMENTS,
+    ROOT,
+    SLUG,
+    TEMPLATE_VERSION,
+    Shell,
+    answers_of,
+    assert_links,
+    bootstrap,
+    deploy,
+    edit,
+    manifest,
+    parse_env,
+    read_env,
+    readme_blocks,
+    release_working_tree,
+    releases,
+    run,
+)
 
-OLD, MIDDLE = "97.0.0", "98.0.0"
-SLUG = "shop"
-BIN = Path(sys.executable).parent
-ENV = {
-    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-    "GIT_AUTHOR_NAME": "Team",
-    "GIT_AUTHOR_EMAIL": "team@example.com",
-    "GIT_COMMITTER_NAME": "Team",
-    "GIT_COMMITTER_EMAIL": "team@example.com",
-}
-# README commands that need a Docker engine: skipped here; test_docker.py runs them, following
-# the same README sections.
-DOCKER_COMMANDS = {"./install.sh", "docker compose -f docker-compose.app.yml up -d"}
-CONFLICT_CHECK = "pre-commit run check-merge-conflict"
 MOVED_WORKFLOW = (".github/workflows/lint.yml", ".github/workflows/ci.yml")
-REQUIREMENTS = "stack-template/backend/requirements.txt.jinja"
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 
 
-# ---- Older releases, built from the working tree --------------------------------------------
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    """Replace text that must be there; say which difference needs adjusting if it is not."""
-    text = path.read_text()
-    assert old in text, f"{path} no longer contains {old!r}: adjust this test's edits"
-    path.write_text(text.replace(old, new, 1))
-
-
-def drop_manifest_line(src: Path, app_path: str) -> None:
-    links = src / "stack-template/links.txt"
-    text, count = re.subn(rf"^{re.escape(app_path)}\s.*\n", "", links.read_text(), flags=re.M)
-    assert count == 1, f"links.txt no longer links {app_path}: adjust this test's releases"
-    links.write_text(text)
-
-
-def settings_template(src: Path) -> Path:
-    return src / "app-template/backend/{{ package }}/settings.py.jinja"
-
-
-def make_middle(src: Path) -> None:
-    """MIDDLE lacks what the last step (MIDDLE -> working tree) brings."""
-    drop_manifest_line(src, "frontend/eslint.config.js")
-    edit(
-        src / "app-template/.env.example.jinja",
-        "DJANGO_CSRF_TRUSTED_ORIGINS=https://{{ domain }}\n",
-        "",
-    )
-    edit(settings_template(src), 'LANGUAGE_CODE = "en-us"', 'LANGUAGE_CODE = "en"')
-    requirements = src / REQUIREMENTS
-    requirements.write_text(
-        re.sub(r"^gunicorn==.*$", "gunicorn==23.0.0", requirements.read_text(), flags=re.M)
-    )
-
-
-def make_old(src: Path) -> None:
-    """OLD also lacks what the first step (OLD -> MIDDLE) brings, and has a link it drops."""
-    drop_manifest_line(src, "frontend/tsconfig.node.json")
-    with (src / "stack-template/links.txt").open("a") as links:
-        links.write("frontend/.prettierrc.json     frontend/.prettierrc.json\n")
-    (src / "stack-template/frontend/.prettierrc.json").write_text('{"semi": false}\n')
-    example = src / "app-template/.env.example.jinja"
-    edit(example, "POSTGRES_PASSWORD=\n", "")
-    edit(example, "HTTPS_PORT=443\n", "")
-    caddyfile = src / "stack-template/caddy/Caddyfile"
-    edit(caddyfile, "encode zstd gzip", "encode gzip")
-    edit(
-        caddyfile, "Referrer-Policy strict-origin-when-cross-origin", "Referrer-Policy no-referrer"
-    )
-    edit(settings_template(src), '"CONN_MAX_AGE": 60', '"CONN_MAX_AGE": 0')
-
-
-def tag_release(src: Path, version: str) -> None:
-    run("git", "add", "--all", cwd=src)
-    run("git", "commit", "--quiet", "--no-verify", "-m", f"Release {version}", cwd=src, env=ENV)
-    run("git", "tag", version, cwd=src)
-
-
-@pytest.fixture
-def source(template, tmp_path) -> Path:
-    """The template with the releases OLD and MIDDLE; the working tree, untagged until
-    release_working_tree() releases it."""
-    src = tmp_path / "template"
-    run("git", "clone", "--quiet", template, src)
-    run("git", "tag", "--delete", TEMPLATE_VERSION, cwd=src)
-    run("git", "branch", "working-tree", cwd=src)
-    make_middle(src)
-    tag_release(src, MIDDLE)
-    make_old(src)
-    tag_release(src, OLD)
-    return src
-
-
-def release_working_tree(src: Path) -> None:
-    run("git", "tag", TEMPLATE_VERSION, "working-tree", cwd=src)
-
-
-# ---- A team: a developer's machine, the remotes, a server -----------------------------------
-
-
-@dataclass
-class Team:
-    root: Path
-
-    def dev(self, name: str = SLUG) -> Path:
-        return self.root / "dev" / name
-
-    def server(self, name: str = SLUG) -> Path:
-        return self.root / "server" / name
-
-    def commit(self, repo: Path, message: str) -> None:
-        run("git", "add", "--all", cwd=repo)
-        run("git", "commit", "--quiet", "-m", message, cwd=repo, env=ENV)
-        run("git", "push", "--quiet", cwd=repo)
-
-
-def bootstrap(template: Path, root: Path, version: str, **answers) -> Team:
-    """Generate the pair at `version` on the developer's machine and give both a remote."""
-    team = Team(root)
-    run(
-        *COPIER,
-        "copy",
-        "--trust",
-        "--defaults",
-        f"--vcs-ref={version}",
-        "--data=repo=app",
-        f"--data=project_name={SLUG}",
-        *(f"--data={key}={value}" for key, value in answers.items()),
-        template,
-        team.dev(),
-    )
-    for name in (SLUG, f"{SLUG}-stack"):
-        remote = root / "remotes" / f"{name}.git"
-        run("git", "init", "--quiet", "--bare", "--initial-branch=main", remote)
-        run("git", "remote", "add", "origin", remote, cwd=team.dev(name))
-        run("git", "push", "--quiet", "--set-upstream", "origin", "main", cwd=team.dev(name))
-    return team
-
-
-def deploy(team: Team) -> None:
-    """The server's first install, as the stack's README says (its images aside)."""
-    for name in (SLUG, f"{SLUG}-stack"):
-        run("git", "clone", "--quiet", team.root / "remotes" / f"{name}.git", team.server(name))
-    run("./install.sh", "--app", f"../{SLUG}", cwd=team.server(f"{SLUG}-stack"))
-
-
-def readme_blocks(readme: Path, heading: str) -> list[list[str]]:
-    """The command lines of each indented code block in the README's `## heading` section."""
-    text = readme.read_text()
-    assert f"\n## {heading}\n" in text, f"{readme} has no section '{heading}'"
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    blocks: list[list[str]] = [[]]
-    for line in section.splitlines():
-        if line.startswith("    ") and line.strip():
-            blocks[-1].append(re.sub(r"\s+#.*$", "", line.strip()))
-        elif line.strip() and blocks[-1]:
-            blocks.append([])
-    return [block for block in blocks if block]
-
-
-@dataclass
-class Shell:
-    """Runs command lines one at a time from a folder, following `cd` as a shell does."""
-
-    cwd: Path
-    skipped: list[str] = field(default_factory=list)
-    output: str = ""
-    docker: bool = False  # run DOCKER_COMMANDS too (test_docker.py), not skip them
-
-    def __call__(self, command: str) -> subprocess.CompletedProcess | None:
-        if command.startswith("cd "):
-            self.cwd = (self.cwd / command.removeprefix("cd ")).resolve()
-            return None
-        if command in DOCKER_COMMANDS and not self.docker:
-            self.skipped.append(command)
-            return None
-        result = run("bash", "-c", command, cwd=self.cwd, env=ENV, check=False)
-        self.output += result.stdout + result.stderr
-        return result
-
-    def follow(self, commands: list[str], conflict: Callable[[str, Path], None] | None = None):
-        """Run the commands. With `conflict`, the conflict check must fail once: conflict()
-        resolves it from the check's output, then the check runs again and passes."""
-        for command in commands:
-            result = self(command)
-            if result is None or result.returncode == 0:
-                assert not (command == CONFLICT_CHECK and conflict), "no conflict was found"
-                continue
-            assert command == CONFLICT_CHECK and conflict, (
-                f"`{command}` failed in {self.cwd}:\n{result.stdout}\n{result.stderr}"
-            )
-            conflict(result.stdout, self.cwd)
-            conflict = None
-            again = self(command)
-            assert again.returncode == 0, again.stdout
+# ---- Resolving conflicts, checking both repos -----------------------------------------------
 
 
 def resolve_conflicts(path: Path, keep: str) -> str:

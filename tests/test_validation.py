@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import copier_copy
+from helpers import copier_copy
 
 INVALID = {
     "slug-uppercase": ({"slug": "My_Shop"}, "lowercase letters, digits and '-'"),
