@@ -35,11 +35,46 @@ def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):
     assert version.stdout.strip() == "7.0.0"
     assert (app / "frontend/node_modules/react").is_dir()
 
-    # A developer who reaches for `npm install NAME` does not edit the stack through the links.
-    run("npm", "install", "dayjs@1.11.19", "--no-audit", "--no-fund", cwd=app / "frontend")
+    # A developer who reaches for `npm install NAME` is stopped, told what to write where,
+    # and neither the stack (through the links) nor node_modules is changed.
+    result = run(
+        "npm",
+        "install",
+        "dayjs@1.11.19",
+        "--no-audit",
+        "--no-fund",
+        cwd=app / "frontend",
+        check=False,
+    )
+    assert result.returncode != 0
+    assert (
+        'Add "dayjs": "1.11.19" to the "dependencies" of package-app.json and run npm ci'
+        in result.stderr
+    )
+    assert not (app / "frontend/node_modules/dayjs").exists()
+    version = run("node", "-p", "require('is-number/package.json').version", cwd=app / "frontend")
+    assert version.stdout.strip() == "7.0.0"
     assert stack_npm_files(stack) == before
     assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
     assert run("git", "status", "--porcelain", cwd=app).stdout == " M frontend/package-app.json\n"
+
+    # Following the message works.
+    write_packages(app, {"is-number": "7.0.0", "dayjs": "1.11.19"})
+    run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
+    version = run("node", "-p", "require('dayjs/package.json').version", cwd=app / "frontend")
+    assert version.stdout.strip() == "1.11.19"
+
+    # A bare `npm install` keeps the app's packages; `npm uninstall NAME` is stopped too.
+    run("npm", "install", "--no-audit", "--no-fund", cwd=app / "frontend")
+    assert (app / "frontend/node_modules/dayjs").is_dir()
+    assert (app / "frontend/node_modules/is-number").is_dir()
+    result = run("npm", "uninstall", "dayjs", cwd=app / "frontend", check=False)
+    assert result.returncode != 0
+    assert "To remove one, delete it from package-app.json; then run npm ci" in result.stderr
+    assert (app / "frontend/node_modules/dayjs").is_dir()
+    assert (app / "frontend/node_modules/is-number").is_dir()
+    assert stack_npm_files(stack) == before
+    assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
 
 
 @pytest.mark.parametrize(
