@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 DEST ?= demo
 SLUG ?= igny8
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ test: $(BIN)/copier
 
 lint: $(BIN)/copier
 	$(BIN)/pre-commit run --all-files
+
+# Median seconds of generating the pair (and the stack alone) against a one-file copier template.
+bench: $(BIN)/copier
+	$(BIN)/python bench/generate.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) demo
