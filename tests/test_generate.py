@@ -97,3 +97,11 @@ def test_stack_alone_renders_with_pytest_copier(copier, tmp_path):
     assert project.answers["repo"] == "stack"
     assert (project.path / "links.txt").is_file()
     assert_generated(project.path)
+
+
+@matrix
+def test_ci_reads_the_answered_versions_from_files(generate, answers):
+    app = generate(**answers).app
+    recorded = answers_of(app)
+    assert (app / ".python-version").read_text() == f"{recorded['python_version']}\n"
+    assert (app / "frontend/.nvmrc").read_text() == f"{recorded['node_version']}\n"

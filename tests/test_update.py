@@ -313,7 +313,7 @@ def test_two_releases_reach_both_repos_and_every_edit_survives(source, tmp_path)
     assert answers_of(app)["_commit"] == TEMPLATE_VERSION
     assert 'LANGUAGE_CODE = "de-de"\n' in (app / "backend/shop_core/settings.py").read_text()
     assert_app_edits(app)
-    origins = {"DJANGO_CSRF_TRUSTED_ORIGINS": "https://localhost"}
+    origins = {"DJANGO_CSRF_TRUSTED_ORIGINS": ""}
     dev_text = assert_env_grew(dev_env, dev_text, origins)
     assert read_env(dev_env)["SENTRY_DSN"] == "https://key@sentry.example.com/1"
     assert_clean(app)
