@@ -1,0 +1,141 @@
+"""Answers as a new user gives them: any project name, the destination's name as the default,
+an update whose stack moved away, and copier saying nothing it need not."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from helpers import COPIER, answers_of, assert_generated, assert_links, copier_copy, run
+
+HOSTILE_NAMES = {
+    "triple-quote": ('Triple """ quote', "triple-quote"),
+    "backslash": ("Back\\N slash", "back-n-slash"),
+    "command-substitution": ("$(touch x)", "touch-x"),
+    "backticks": ("Tick `touch y` tock", "tick-touch-y-tock"),
+    "accents": ("Café Crème", "cafe-creme"),
+    "markup": ("<script>alert('x')</script>", "script-alert-x-script"),
+    "quotes-and-ampersand": ("It's \"ours\" & \\'theirs\\'", "it-s-ours-theirs"),
+}
+
+
+def files_of(repo: Path) -> dict[str, str | bytes]:
+    """Every entry of a repo outside .git: a link's target, a file's bytes."""
+    entries: dict[str, str | bytes] = {}
+    for folder, dirs, files in os.walk(repo):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in [*dirs, *files]:
+            path = Path(folder) / name
+            rel = str(path.relative_to(repo))
+            if path.is_symlink():
+                entries[rel] = os.readlink(path)
+            elif path.is_file():
+                entries[rel] = path.read_bytes()
+    return entries
+
+
+@pytest.mark.parametrize(("name", "slug"), list(HOSTILE_NAMES.values()), ids=list(HOSTILE_NAMES))
+def test_any_project_name_renders_valid_files_and_runs_nothing(template, tmp_path, name, slug):
+    base = tmp_path / "work dir"
+    app = base / "app"
+    copier_copy(template, app, repo="app", project_name=name)
+    stack = base / f"{slug}-stack"
+    assert sorted(p.name for p in base.iterdir()) == sorted(["app", stack.name])
+    assert_generated(app)
+    assert_generated(stack)
+    assert not list(tmp_path.rglob("x")) and not list(tmp_path.rglob("y")), "a name ran a command"
+    assert answers_of(app)["project_name"] == answers_of(stack)["project_name"] == name
+    assert answers_of(app)["slug"] == slug
+    title = re.search(r"<title>(.*)</title>", (app / "frontend/index.html").read_text())
+    assert title and html.unescape(title[1]) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Ærøskøbing Łódź", "aeroskobing-lodz"),
+        ("Straße Œuvre", "strasse-oeuvre"),
+        ("Ångström Çağrı", "angstrom-cagri"),
+        ("Smørrebrød Þing", "smorrebrod-thing"),
+        ("ŽLUŤOUČKÝ kůň", "zlutoucky-kun"),
+    ],
+)
+def test_slug_spells_accented_letters_plainly(template, tmp_path, name, slug):
+    stack = tmp_path / "stack"
+    copier_copy(template, stack, repo="stack", project_name=name)
+    assert answers_of(stack)["slug"] == slug
+
+
+def test_readme_command_names_the_pair_after_the_destination(template, tmp_path):
+    """The README's `copier copy --trust -d repo=app TEMPLATE shop --defaults`."""
+    run(*COPIER, "copy", "--trust", "-d", "repo=app", template, "shop", "--defaults", cwd=tmp_path)
+    app, stack = tmp_path / "shop", tmp_path / "shop-stack"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shop", "shop-stack"]
+    for repo in (app, stack):
+        assert answers_of(repo)["project_name"] == "shop"
+        assert answers_of(repo)["slug"] == "shop"
+    assert answers_of(app)["stack_path"] == "../shop-stack"
+    assert answers_of(app)["package"] == "shop_core"
+    assert_links(app, stack)
+
+
+def test_a_stack_alone_is_named_after_its_folder_without_stack(template, tmp_path):
+    copier_copy(template, tmp_path / "shop-stack", repo="stack")
+    recorded = answers_of(tmp_path / "shop-stack")
+    assert (recorded["project_name"], recorded["slug"]) == ("shop", "shop")
+
+
+@pytest.fixture
+def newer(template: Path, tmp_path: Path) -> Path:
+    """The template with a newer release, 99.0.1, to update to."""
+    src = tmp_path / "template"
+    run("git", "clone", "--quiet", template, src)
+    run(
+        *("git", "-c", "user.name=t", "-c", "user.email=t@localhost"),
+        *("commit", "--quiet", "--allow-empty", "--no-verify", "-m", "Release 99.0.1"),
+        cwd=src,
+    )
+    run("git", "tag", "99.0.1", cwd=src)
+    return src
+
+
+def copy_pair(src: Path, app: Path):
+    return run(
+        *COPIER,
+        *("copy", "--trust", "--defaults", "--vcs-ref=99.0.0", "--data=repo=app"),
+        *(src, app),
+    )
+
+
+def test_copy_and_update_print_no_warning(newer, tmp_path):
+    app = tmp_path / "shop"
+    copied = copy_pair(newer, app)
+    assert "Warning" not in copied.stderr, copied.stderr
+    updated = run(*COPIER, "update", "--trust", "--defaults", cwd=app)
+    assert "Warning" not in updated.stderr, updated.stderr
+    assert answers_of(app)["_commit"] == "99.0.1"
+
+
+def test_update_with_the_stack_moved_away_changes_nothing_and_names_the_fix(newer, tmp_path):
+    app = tmp_path / "shop"
+    copy_pair(newer, app)
+    shutil.move(tmp_path / "shop-stack", tmp_path / "moved-stack")
+    before = files_of(app)
+
+    failed = run(*COPIER, "update", "--trust", "--defaults", cwd=app, check=False)
+    assert failed.returncode != 0
+    assert "no stack at stack_path ../shop-stack" in failed.stderr
+    assert "-d stack_path=" in failed.stderr
+    assert run("git", "status", "--porcelain", cwd=app).stdout == ""
+    assert files_of(app) == before
+    assert answers_of(app)["_commit"] == "99.0.0"
+
+    # The fix the message names.
+    run(*COPIER, "update", "--trust", "--defaults", "-d", "stack_path=../moved-stack", cwd=app)
+    assert answers_of(app)["stack_path"] == "../moved-stack"
+    assert answers_of(app)["_commit"] == "99.0.1"
+    assert_links(app, tmp_path / "moved-stack")
