@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +28,6 @@ from helpers import (
     tag_releases,
     wait_for,
 )
-
-sys.path.insert(0, str(ROOT / "hooks"))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +68,10 @@ def generate(template: Path, tmp_path_factory: pytest.TempPathFactory):
         if key not in cache:
             base = tmp_path_factory.mktemp("gen") / "work dir"
             app = base / "app"
-            copier_copy(template, app, repo="app", **answers)
+            # project_name defaults to the folder's name: keep the slug igny8 unless given.
+            # Data folders under the test's own folder, not the default /data of the host.
+            defaults = {"project_name": "igny8", "data_root": str(base / "data")}
+            copier_copy(template, app, repo="app", **{**defaults, **answers})
             cache[key] = Generated(stack=base / f"{answers.get('slug', 'igny8')}-stack", app=app)
         return cache[key]
 

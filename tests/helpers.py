@@ -5,9 +5,11 @@ updates its repos, and the stand-in base images."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +17,9 @@ import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from types import ModuleType
 
 import jinja2
 import pytest
@@ -100,6 +104,41 @@ def as_postgres(*cmd: str | Path) -> list[str]:
 SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", "dist"}
 
 
+def tool(name: str) -> str:
+    """A command installed in the venv (make test installs them) or on PATH."""
+    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    assert path, f"{name} is not installed: run `make test`, which installs it"
+    return path
+
+
+def load_module(path: Path) -> ModuleType:
+    """A Python file outside any package (a template's script), imported as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# What the stack tool's host side may use: python3, git and POSIX basics (macOS has no bash 4
+# and BSD tools; Debian 12 and Ubuntu 22.04 have Python 3.11 and 3.10).
+POSIX_TOOLS = ("sh", "env", "dirname", "sed", "cat", "ls", "mkdir", "rm", "git")
+
+
+def posix_path(folder: Path) -> str:
+    """A PATH holding only python3 (this interpreter, so copier imports), git and POSIX
+    basics: a call of bash, GNU realpath, find, awk, docker... fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in POSIX_TOOLS:
+        found = shutil.which(name)
+        assert found, f"{name} is not installed"
+        if not (folder / name).exists():
+            (folder / name).symlink_to(found)
+    python = folder / "python3"  # a venv's python is only one when called by its own path
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return str(folder)
+
+
 def project_files(root: Path) -> list[Path]:
     """Every regular file of a generated repo, links and their targets excluded."""
     found = []
@@ -123,12 +162,46 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+class _HtmlNesting(HTMLParser):
+    """Tags must nest, and a <title> holds text only: an answer must not add markup."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path, self.open = path, []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        assert "title" not in self.open, f"<{tag}> inside the <title> of {self.path}"
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        assert "title" not in self.open, f"<{tag} /> inside the <title> of {self.path}"
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open[-1:] == [tag], f"</{tag}> closes {self.open[-1:]} in {self.path}"
+        self.open.pop()
+
+
+def assert_html(path: Path, text: str) -> None:
+    parser = _HtmlNesting(path)
+    parser.feed(text)
+    parser.close()
+    assert not parser.open, f"{parser.open} never closed in {path}"
+
+
+ENV_LINE = re.compile(r"^([A-Z_][A-Z0-9_]*=.*)?$")
+
+
 def assert_generated(root: Path) -> None:
-    """No template syntax left; every YAML/JSON/TOML file parses; every Python file compiles."""
+    """No template syntax left; every YAML/JSON/TOML file parses; every Python file compiles;
+    every shell script passes `bash -n`; HTML tags nest; .env files hold KEY=value lines."""
     files = project_files(root)
     assert files, f"nothing generated in {root}"
     for path in files:
         text = path.read_text(errors="replace")
+        shebang = text.split("\n", 1)[0] if text.startswith("#!") else ""
         if path.suffix in {".yml", ".yaml"}:
             text = re.sub(r"\$\{\{.*?\}\}", "", text)  # GitHub Actions expressions
         assert "{{" not in text and "{%" not in text, f"template syntax left in {path}"
@@ -138,8 +211,18 @@ def assert_generated(root: Path) -> None:
             json.loads(strip_jsonc(text) if path.name.startswith("tsconfig") else text)
         elif path.suffix == ".toml":
             tomllib.loads(text)
-        elif path.suffix == ".py":
+        elif path.suffix == ".py" or "python" in shebang:
             compile(text, str(path), "exec")
+        elif path.suffix == ".sh" or shebang.endswith(("/bash", "/sh", " bash", " sh")):
+            result = subprocess.run(
+                ["bash", "-n", path], capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, f"bash -n {path}: {result.stderr}"
+        elif path.suffix == ".html":
+            assert_html(path, text)
+        elif path.name.startswith(".env"):
+            for line in text.splitlines():
+                assert line.startswith("#") or ENV_LINE.match(line), f"{path}: {line!r}"
         assert not path.name.endswith(".jinja"), f"unrendered template file {path}"
 
 
@@ -368,10 +451,12 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def drop_manifest_line(src: Path, app_path: str) -> None:
+    """A release without the link: neither links.txt nor the app's .gitignore lists it."""
     links = src / "stack-template/links.txt"
     text, count = re.subn(rf"^{re.escape(app_path)}\s.*\n", "", links.read_text(), flags=re.M)
     assert count == 1, f"links.txt no longer links {app_path}: adjust this test's releases"
     links.write_text(text)
+    edit(src / "app-template/.gitignore", f"/{app_path}\n", "")
 
 
 def settings_template(src: Path) -> Path:
@@ -383,7 +468,7 @@ def make_middle(src: Path) -> None:
     drop_manifest_line(src, "frontend/eslint.config.js")
     edit(
         src / "app-template/.env.example.jinja",
-        "DJANGO_CSRF_TRUSTED_ORIGINS=https://{{ domain }}\n",
+        "DJANGO_CSRF_TRUSTED_ORIGINS=\n",
         "",
     )
     edit(settings_template(src), 'LANGUAGE_CODE = "en-us"', 'LANGUAGE_CODE = "en"')
@@ -398,6 +483,7 @@ def make_old(src: Path) -> None:
     drop_manifest_line(src, "frontend/tsconfig.node.json")
     with (src / "stack-template/links.txt").open("a") as links:
         links.write("frontend/.prettierrc.json     frontend/.prettierrc.json\n")
+    edit(src / "app-template/.gitignore", "\n\n.env\n", "\n/frontend/.prettierrc.json\n\n.env\n")
     (src / "stack-template/frontend/.prettierrc.json").write_text('{"semi": false}\n')
     example = src / "app-template/.env.example.jinja"
     edit(example, "POSTGRES_PASSWORD=\n", "")
@@ -455,8 +541,10 @@ def bootstrap(template: Path, root: Path, version: str, **answers) -> Team:
         "--defaults",
         f"--vcs-ref={version}",
         "--data=repo=app",
-        f"--data=project_name={SLUG}",
-        *(f"--data={key}={value}" for key, value in answers.items()),
+        *(
+            f"--data={k}={v}"
+            for k, v in {"project_name": SLUG, "data_root": root / "data", **answers}.items()
+        ),
         template,
         team.dev(),
     )

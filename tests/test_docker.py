@@ -388,9 +388,14 @@ def test_celery_task_round_trip(deployment):
 
 def test_install_and_build_twice_change_nothing(deployment):
     images = deployment.images()
-    for command in (["install.sh"], ["scripts/build-images.sh"]):
-        timed(f"[{deployment.name}] second {command[0]} (cached)", deployment.stack / command[0])
-        assert deployment.images() == images, f"{command[0]} rebuilt an image"
+    for command in (["install.sh"], ["stack", "build"]):
+        name = " ".join(command)
+        timed(
+            f"[{deployment.name}] second {name} (cached)",
+            deployment.stack / command[0],
+            *command[1:],
+        )
+        assert deployment.images() == images, f"{name} rebuilt an image"
 
 
 def health(deployment: Deployment) -> dict | None:

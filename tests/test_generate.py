@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import yaml
 from helpers import (
     CHOICES,
     MATRIX,
@@ -13,6 +12,7 @@ from helpers import (
     chosen,
     copier_copy,
     matrix,
+    read_env,
     run,
 )
 
@@ -65,8 +65,11 @@ def test_optional_files_follow_the_answers(generate, answers):
     for repo in (pair.app, pair.stack):
         assert (repo / ".github/workflows/ci.yml").is_file() == (ci == "github")
         assert (repo / ".gitlab-ci.yml").is_file() == (ci == "gitlab")
-    compose = yaml.safe_load((pair.stack / "compose/docker-compose.app.yml").read_text())
-    assert ({"redis", "worker", "beat"} <= set(compose["services"])) == recorded["use_celery"]
+    # Celery's services run when the app's .env turns their profile on.
+    services = run("docker", "compose", "-f", "docker-compose.app.yml", "config", "--services",
+                   cwd=pair.app).stdout.split()  # fmt: skip
+    assert ({"redis", "worker", "beat"} <= set(services)) == recorded["use_celery"]
+    assert ("COMPOSE_PROFILES" in read_env(pair.app / ".env")) == recorded["use_celery"]
 
 
 def test_app_defaults_come_from_the_stack_it_links_to(template, tmp_path):

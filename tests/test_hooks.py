@@ -1,44 +1,48 @@
-"""Unit tests of the copier hooks (hooks/*.py), imported as modules."""
+"""Unit tests of the copier hooks (hooks/*.py) and of the app's scripts/get_stack.py, which
+copier runs as a task too; imported as modules."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import generate_stack
-import init_git
-import link_app
-import move_file
 import pytest
-import stack_scripts
-import write_env
-from helpers import TEMPLATE_VERSION, run
+from helpers import ROOT, TEMPLATE_VERSION, load_module, run
+
+from hooks import init_git, link_app, move_file
+
+get_stack = load_module(ROOT / "app-template/scripts/get_stack.py")
 
 
 def test_real_destination_is_every_copy_and_an_update_in_a_git_repo(tmp_path):
-    assert stack_scripts.in_real_destination("copy", tmp_path)
-    assert not stack_scripts.in_real_destination("update", tmp_path)
+    assert link_app.in_real_destination("copy", tmp_path)
+    assert not link_app.in_real_destination("update", tmp_path)
     (tmp_path / ".git").mkdir()
-    assert stack_scripts.in_real_destination("update", tmp_path)
+    assert link_app.in_real_destination("update", tmp_path)
 
 
-def test_missing_stack_script_names_the_fix(tmp_path):
-    with pytest.raises(stack_scripts.HookError, match="Point stack_path at a <slug>-stack"):
-        stack_scripts.stack_script(tmp_path, "link-app.sh")
-
-
-@pytest.mark.parametrize("hook", [link_app, write_env], ids=["link_app", "write_env"])
-def test_stack_hooks_do_nothing_in_update_throwaway_folders(hook, tmp_path):
+def test_link_hook_does_nothing_in_update_throwaway_folders(tmp_path):
     # No stack exists at all: a run that did anything would fail.
     argv = ["--operation=update", f"--stack-dir={tmp_path / 'none'}", f"--app-dir={tmp_path}"]
-    assert hook.main(argv) == 0
+    assert link_app.main(argv) == 0
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("hook", [link_app, write_env], ids=["link_app", "write_env"])
-def test_stack_hooks_fail_clearly_without_a_stack(hook, tmp_path, capsys):
+def test_link_hook_fails_clearly_without_a_stack_tool(tmp_path, capsys):
     argv = ["--operation=copy", f"--stack-dir={tmp_path / 'none'}", f"--app-dir={tmp_path}"]
-    assert hook.main(argv) == 1
-    assert "is not a generated stack" in capsys.readouterr().err
+    assert link_app.main(argv) == 1
+    error = capsys.readouterr().err
+    assert "has no stack tool" in error and "update the stack first" in error
+
+
+def test_link_hook_runs_the_stack_tool_imported_from_the_stack(generate, tmp_path):
+    pair = generate()
+    app = tmp_path / "app"
+    run("git", "clone", "--quiet", pair.app, app)
+    argv = ["--operation=copy", f"--stack-dir={pair.stack}", f"--app-dir={app}"]
+    assert link_app.main(argv) == 0
+    assert (app / "docker-compose.app.yml").is_symlink()
+    assert (app / ".env").stat().st_mode & 0o777 == 0o600
+    assert link_app.load_stack_tool(pair.stack).__file__ == str(pair.stack / "stacktool/cli.py")
 
 
 def test_stack_answers_keep_shared_answers_only():
@@ -54,7 +58,7 @@ def test_stack_answers_keep_shared_answers_only():
         "use_celery": True,
         "domain": "localhost",
     }
-    assert generate_stack.stack_answers(app) == {
+    assert get_stack.stack_answers(app) == {
         "repo": "stack",
         "ci_provider": "github",
         "slug": "shop",
@@ -71,30 +75,23 @@ def test_stack_answers_keep_shared_answers_only():
         ("template", "out/app", "/work/template"),
         ("../template", "app", "/work/template"),
         ("template", "/work/out/app", "/home/me/template"),
+        ("../template", None, "/work/out/template"),
     ],
-    ids=["remote", "absolute", "relative-dst", "parent", "absolute-dst-uses-PWD"],
+    ids=["remote", "absolute", "relative-dst", "parent", "absolute-dst-uses-PWD", "later-from-app"],
 )
 def test_local_template_path_is_made_absolute_from_where_copier_ran(
     src, dst_path, expected, monkeypatch
 ):
     # The task runs inside the destination, /work/out/app; copier ran in /home/me.
     monkeypatch.setenv("PWD", "/home/me")
-    assert generate_stack.resolve_src(src, dst_path, Path("/work/out/app")) == expected
+    assert get_stack.resolve_src(src, dst_path, Path("/work/out/app")) == expected
 
 
 def test_version_is_used_only_when_the_template_has_it(template):
-    assert generate_stack.usable_ref(str(template), TEMPLATE_VERSION) == TEMPLATE_VERSION
-    assert generate_stack.usable_ref(str(template), "0.0.0.post1.dev0+g123") is None
-    assert generate_stack.usable_ref(str(template), "") is None
-    assert generate_stack.usable_ref("gh:org/template", "1.2.0") == "1.2.0"
-
-
-def test_existing_stack_is_reused_not_regenerated(tmp_path, capsys):
-    (tmp_path / ".copier-answers.yml").write_text("repo: stack\n")
-    argv = ["--src=/nowhere", f"--stack-dir={tmp_path}", "--answers={}"]
-    assert generate_stack.main(argv) == 0
-    assert "existing stack" in capsys.readouterr().out
-    assert [p.name for p in tmp_path.iterdir()] == [".copier-answers.yml"]
+    assert get_stack.usable_ref(str(template), TEMPLATE_VERSION) == TEMPLATE_VERSION
+    assert get_stack.usable_ref(str(template), "0.0.0.post1.dev0+g123") is None
+    assert get_stack.usable_ref(str(template), "") is None
+    assert get_stack.usable_ref("gh:org/template", "1.2.0") == "1.2.0"
 
 
 def test_init_git_commits_everything_once(tmp_path):

@@ -1,34 +1,48 @@
-"""The app's links into the stack: relative, idempotent, nothing of the user's lost."""
+"""The app's links into the stack: relative, idempotent, nothing of the user's lost. Made by
+the stack tool with a PATH of python3, git and POSIX basics only (posix_path)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import TEMPLATE_VERSION, assert_links, manifest, run
+from helpers import TEMPLATE_VERSION, assert_links, manifest, posix_path, read_env, run
+
+
+@pytest.fixture(scope="module")
+def posix(tmp_path_factory) -> dict[str, str]:
+    return {"PATH": posix_path(tmp_path_factory.mktemp("posix bin"))}
 
 
 @pytest.fixture
 def pair(generate, tmp_path):
-    """A private copy of a generated pair (links stay relative, so they still resolve)."""
+    """A private copy of a generated pair (links stay relative, so they still resolve), with
+    its own DATA_ROOT."""
     source = generate()
     base = tmp_path / "a copy"
     shutil.copytree(source.app.parent, base, symlinks=True)
-    return base / source.app.name, base / source.stack.name
+    app, stack = base / source.app.name, base / source.stack.name
+    dotenv = app / ".env"
+    data_root = read_env(dotenv)["DATA_ROOT"]
+    dotenv.write_text(dotenv.read_text().replace(data_root, str(tmp_path / "data")))
+    return app, stack
 
 
-def link_app(stack, app):
-    return run("bash", stack / "scripts/link-app.sh", app)
+@pytest.fixture
+def link_app(posix):
+    def link(stack, app):
+        return run(stack / "stack", "link", app, env=posix)
+
+    return link
 
 
 def snapshot(app, stack):
     return {a: (os.readlink(app / a), os.lstat(app / a).st_ino) for a, _ in manifest(stack)}
 
 
-def test_second_run_changes_nothing(pair):
+def test_second_run_changes_nothing(pair, link_app):
     app, stack = pair
     before = snapshot(app, stack)
     link_app(stack, app)
@@ -36,7 +50,7 @@ def test_second_run_changes_nothing(pair):
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""
 
 
-def test_real_file_in_the_way_is_backed_up_not_lost(pair):
+def test_real_file_in_the_way_is_backed_up_not_lost(pair, link_app):
     app, stack = pair
     vite = app / "frontend/vite.config.ts"
     vite.unlink()
@@ -47,7 +61,7 @@ def test_real_file_in_the_way_is_backed_up_not_lost(pair):
     assert [b.read_text() for b in backups] == ["// my own config\n"]
 
 
-def test_link_pointing_elsewhere_is_repointed(pair, tmp_path):
+def test_link_pointing_elsewhere_is_repointed(pair, link_app, tmp_path):
     app, stack = pair
     compose = app / "docker-compose.app.yml"
     compose.unlink()
@@ -64,47 +78,67 @@ def test_links_are_ignored_by_git_and_never_tracked(pair):
     assert ignored == [*paths, ".env"]
 
 
-def test_install_sh_links_an_app_from_any_directory(pair, tmp_path):
+def test_install_sh_links_an_app_from_any_directory(pair, tmp_path, posix):
     app, stack = pair
     moved = tmp_path / "other place" / "my app"
     run("git", "clone", "--quiet", app, moved)
     assert not (moved / ".env").exists()
-    result = run(stack / "install.sh", "--app", moved, cwd=tmp_path)
+    result = run(stack / "install.sh", "--app", moved, cwd=tmp_path, env=posix)
     assert_links(moved, stack)
     assert (moved / ".env").stat().st_mode & 0o777 == 0o600
     assert run("git", "status", "--porcelain", cwd=moved).stdout == ""
-    again = run(stack / "install.sh", "--app", moved, cwd=moved / "backend")
+    # The data folders come from DATA_ROOT of the app's .env, owned by the backend's user.
+    media = Path(read_env(moved / ".env")["DATA_ROOT"]) / "igny8" / "media"
+    assert f"Data folder: {media}" in result.stdout
+    assert media.stat().st_uid == 10001
+    again = run(stack / "install.sh", "--app", moved, cwd=moved / "backend", env=posix)
     assert_links(moved, stack)
     assert result.returncode == again.returncode == 0
 
 
-def test_install_sh_reports_its_template_version(pair):
+def test_install_sh_reports_its_template_version(pair, posix):
     _, stack = pair
-    assert run(stack / "install.sh", "--version").stdout.strip().endswith(TEMPLATE_VERSION)
+    result = run(stack / "install.sh", "--version", env=posix)
+    assert result.stdout.strip() == TEMPLATE_VERSION
+    assert run(stack / "stack", "version", env=posix).stdout == result.stdout
 
 
-def test_install_sh_checks_for_a_docker_engine_first(pair, tmp_path):
-    _, stack = pair
-    data_root = tmp_path / "data"
-    env = {"DATA_ROOT": str(data_root), "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+@pytest.mark.parametrize("engine", ["no docker command", "no engine"])
+def test_install_sh_checks_for_docker_first_and_names_the_fix(pair, tmp_path, posix, engine):
+    app, stack = pair
+    if engine == "no docker command":
+        env, says = posix, "docker not found: install Docker Engine"
+    else:
+        env, says = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}, "start it"
     result = run(stack / "install.sh", env=env, check=False)
-    assert result.returncode != 0
-    assert "Docker engine" in result.stderr
-    assert not data_root.exists()
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and says in result.stderr
+    assert not Path(read_env(app / ".env")["DATA_ROOT"]).exists()
 
 
-def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair, tmp_path):
+def test_install_sh_without_python3_names_the_fix(pair, tmp_path):
+    _, stack = pair
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "dirname").symlink_to(shutil.which("dirname"))
+    result = run(stack / "install.sh", "--app", ".", env={"PATH": str(bare)}, check=False)
+    assert result.returncode == 1
+    assert "python3 not found: install Python 3.9 or newer" in result.stderr
+
+
+def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair, tmp_path, posix):
     app, stack = pair
     clone = tmp_path / "ci checkout"
     run("git", "clone", "--quiet", app, clone)
     ci_stack = tmp_path / "runner temp" / "stack"
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    run(clone / "scripts/get-stack.sh", ci_stack, env={"PATH": path})
+    run("python3", clone / "scripts/get_stack.py", ci_stack, env=posix)
     assert_links(clone, ci_stack)
     assert (ci_stack / ".copier-answers.yml").read_text() == (
         stack / ".copier-answers.yml"
     ).read_text()
     assert run("git", "status", "--porcelain", cwd=clone).stdout == ""
+    again = run("python3", clone / "scripts/get_stack.py", ci_stack, env=posix)
+    assert again.stdout == f"Using the stack in {ci_stack}\n"
 
 
 def write_manifest(stack: Path, drop: list[str], add: list[str]) -> None:
@@ -119,7 +153,7 @@ def write_manifest(stack: Path, drop: list[str], add: list[str]) -> None:
 
 def exclude_block(app: Path) -> list[str]:
     lines = (app / ".git/info/exclude").read_text().splitlines()
-    start = lines.index("# links into the stack, made by its scripts/link-app.sh")
+    start = lines.index("# links into the stack, made by its link tool (./stack link)")
     return lines[start + 1 : lines.index("# end of links into the stack")]
 
 
@@ -128,7 +162,7 @@ def test_links_are_recorded_and_git_ignored_in_the_apps_exclude_file(pair):
     assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
 
 
-def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(pair):
+def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(pair, link_app):
     app, stack = pair
     write_manifest(stack, drop=[], add=["docs/stack.md README.md"])
     link_app(stack, app)
@@ -138,7 +172,7 @@ def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(p
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""
 
 
-def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, tmp_path):
+def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, link_app, tmp_path):
     app, stack = pair
     eslint, npmrc = app / "frontend/eslint.config.js", app / "frontend/.npmrc"
     eslint.unlink()
@@ -160,7 +194,7 @@ def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, tmp
     assert link_app(stack, app).stdout == ""
 
 
-def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, tmp_path):
+def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, link_app, tmp_path):
     """Without the record (an app linked before the stack kept one), the links made are the
     app's links into the stack; a link elsewhere is not one of them."""
     app, stack = pair
@@ -172,4 +206,19 @@ def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, tmp_p
     assert not (app / "frontend/eslint.config.js").is_symlink()
     assert (app / "notes.md").is_symlink()
     assert (app / ".git/info/exclude").read_text().startswith("# git's own sample\n")
+    assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
+
+
+def test_the_record_of_an_older_stack_is_read_and_rewritten_once(pair, link_app):
+    """A 0.2.0 stack marked its block differently: its record still counts, and is replaced."""
+    app, stack = pair
+    exclude = app / ".git/info/exclude"
+    old = exclude.read_text().replace(
+        "made by its link tool (./stack link)", "made by its scripts/link-app.sh"
+    )
+    exclude.write_text(old)
+    write_manifest(stack, drop=["frontend/eslint.config.js"], add=[])
+    result = link_app(stack, app)
+    assert "removed frontend/eslint.config.js" in result.stdout
+    assert "scripts/link-app.sh" not in exclude.read_text()
     assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]

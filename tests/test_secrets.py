@@ -51,13 +51,26 @@ def test_existing_values_survive_and_only_missing_keys_are_appended(generate, tm
         if not line.startswith("POSTGRES_PORT=")
     ]
     dotenv.write_text("\n".join(edited) + "\nMY_OWN_KEY=kept\n")
-    run("bash", stack / "scripts/sync-env.sh", app)
+    run(stack / "stack", "env", app)
     synced = read_env(dotenv)
     assert synced["DOMAIN"] == "shop.example.com"
     assert synced["MY_OWN_KEY"] == "kept"
     assert synced["POSTGRES_PORT"] == original["POSTGRES_PORT"]
     assert {k: synced[k] for k in SECRETS} == {k: original[k] for k in SECRETS}
     text = dotenv.read_text()
-    run("bash", stack / "scripts/sync-env.sh", app)
+    run(stack / "stack", "env", app)
     assert dotenv.read_text() == text
     assert dotenv.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_readable_env_is_made_private_and_the_user_told(generate, tmp_path):
+    source = generate()
+    base = tmp_path / "copy"
+    shutil.copytree(source.app.parent, base, symlinks=True)
+    app, stack = base / source.app.name, base / source.stack.name
+    (app / ".env").chmod(0o644)
+    text = (app / ".env").read_text()
+    result = run(stack / "stack", "env", app)
+    assert (app / ".env").stat().st_mode & 0o777 == 0o600
+    assert "mode 600 (it was 644)" in result.stdout
+    assert (app / ".env").read_text() == text

@@ -4,18 +4,11 @@ workflow schemas and the repos' own pre-commit configs."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-from helpers import BIN, matrix, project_files, run
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    assert path, f"{name} is not installed: run `make test`, which installs it"
-    return path
+from helpers import matrix, project_files, run, tool
 
 
 def shell_scripts(root: Path) -> list[Path]:
@@ -38,9 +31,7 @@ def test_python_passes_ruff(generate, answers):
 def test_shell_scripts_pass_shellcheck(generate, answers):
     pair = generate(**answers)
     scripts = shell_scripts(pair.stack) + shell_scripts(pair.app)
-    assert {"install.sh", "link-app.sh", "sync-env.sh", "build-images.sh"} <= {
-        s.name for s in scripts
-    }
+    assert {"install.sh", "check-template-update.sh"} <= {s.name for s in scripts}
     run(tool("shellcheck"), *scripts)
 
 

@@ -115,7 +115,7 @@ def assert_version(stack: Path, version: str) -> None:
     assert run(stack / "install.sh", "--version").stdout.strip() == version
     compose = (stack / "compose/docker-compose.app.yml").read_text()
     for service in ("backend", "frontend", "caddy"):
-        assert f"image: {SLUG}-{service}:{version}\n" in compose
+        assert f"image: ${{COMPOSE_PROJECT_NAME}}-{service}:{version}\n" in compose
 
 
 def assert_env_grew(env_file: Path, before: str, added: dict[str, str | None]) -> str:

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Put this app's stack in DIR (default: stack_path of .copier-answers.yml), link the app.
+
+The stack is cloned from STACK_REPO_URL (default: stack_repo_url of the answers), or else
+generated from the template source and version the app was generated from, with the app's
+answers. copier runs this too, right after it generated the app (--no-link: it links later),
+and CI runs it in a fresh clone. Needs copier (pip install copier==9.19.1) unless cloning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent
+# Answers only the app has; every other answer is shared with the stack.
+APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url"}
+
+
+def app_answers(app: Path) -> dict:
+    try:
+        import yaml  # comes with copier
+    except ImportError:
+        sys.exit("error: PyYAML not found: install copier (pip install copier==9.19.1)")
+    return yaml.safe_load((app / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def stack_answers(answers: dict) -> dict:
+    """The answers to give the stack: the app's shared answers, and repo=stack."""
+    shared = {k: v for k, v in answers.items() if k[0] != "_" and k not in APP_ONLY}
+    return {**shared, "repo": "stack"}
+
+
+def is_remote(src: str) -> bool:
+    return "://" in src or src.startswith(("gh:", "gl:", "git@"))
+
+
+def resolve_src(src: str, dst_path: str | None, app: Path) -> str:
+    """Make a local template path absolute.
+
+    copier records a local path as typed, relative to where it ran. Right after generation
+    that place is the app folder minus the typed destination (dst_path); with an absolute
+    dst_path it is unknown, and the shell's $PWD is the best remaining guess. Later (CI) it
+    is unknown too: a relative path is then taken from the app folder.
+    """
+    if is_remote(src) or os.path.isabs(src):
+        return src
+    if dst_path is None:
+        origin = app
+    elif os.path.isabs(dst_path):
+        origin = Path(os.environ.get("PWD", app))
+    else:
+        origin = app / os.path.relpath(".", dst_path)
+    return os.path.normpath(origin / src)
+
+
+def usable_ref(src: str, ref: str) -> str | None:
+    """The version to check out, or None for the template's current state.
+
+    A dirty local template is rendered as a synthetic version that exists only in copier's
+    temporary clone; then the stack is made from the same working tree.
+    """
+    if not ref or is_remote(src):
+        return ref or None
+    found = subprocess.run(
+        ["git", "-C", src, "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
+        capture_output=True,
+        check=False,
+    )
+    return ref if found.returncode == 0 else None
+
+
+def generate(answers: dict, dst_path: str | None, stack: Path) -> None:
+    src = resolve_src(str(answers["_src_path"]), dst_path, APP)
+    if not is_remote(src) and not Path(src, "copier.yml").is_file():
+        sys.exit(
+            f"error: cannot find the template at {src}: set STACK_REPO_URL to the stack's git "
+            "URL, or generate the app from an absolute template path or a git URL"
+        )
+    ref = usable_ref(src, str(answers.get("_commit") or ""))
+    print(f"No stack in {stack} yet: generating it from {src} {ref or '(this state)'}")
+    copier = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "-q"]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp, "answers.json")
+        data.write_text(json.dumps(stack_answers(answers)))
+        version = ["--vcs-ref", ref] if ref else []
+        command = [*copier, *version, "--data-file", str(data), src, str(stack)]
+        if subprocess.run(command, check=False).returncode != 0:
+            sys.exit(f"error: generating the stack in {stack} failed (see above)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", nargs="?", help="where it goes (default: stack_path)")
+    parser.add_argument("--no-link", action="store_true", help="only get the stack")
+    parser.add_argument("--dst-path", help=argparse.SUPPRESS)  # as typed to copier copy
+    args = parser.parse_args(argv)
+    answers = app_answers(APP)
+    stack = APP / (args.dir or answers["stack_path"])
+    url = os.environ.get("STACK_REPO_URL") or answers.get("stack_repo_url")
+    if (stack / ".copier-answers.yml").is_file():
+        print(f"Using the stack in {stack}")
+    elif url:
+        clone = ["git", "clone", "--quiet", "--depth", "1", url, str(stack)]
+        subprocess.run(clone, check=True)
+    else:
+        generate(answers, args.dst_path, stack)
+    if not args.no_link:
+        link = [sys.executable, str(stack / "stack"), "link", str(APP)]
+        return subprocess.run(link, check=False).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`./stack COMMAND`: every host-side job of the stack, one subcommand each."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import dotenv, images, links
+from .errors import StackError
+
+STACK = Path(__file__).resolve().parent.parent
+
+
+def data_folders(stack: Path, app: Path) -> list[Path]:
+    """The host folders a deployment of the app keeps its data in: DATA_ROOT/<name>/..., with
+    DATA_ROOT from the app's .env (the one place it is set; compose reads it there too) and
+    <name> the compose project (COMPOSE_PROJECT_NAME there, else the slug, as in compose)."""
+    root = dotenv.read_env(app).get("DATA_ROOT", "")
+    if not os.path.isabs(root):
+        raise StackError(
+            f"DATA_ROOT in {app / dotenv.ENV} must be an absolute path, e.g. DATA_ROOT=/data"
+        )
+    return [Path(root) / images.project(stack, app) / "media"]
+
+
+def create_data_folders(stack: Path, app: Path) -> list[str]:
+    said = []
+    for folder in data_folders(stack, app):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if folder.stat().st_uid != images.BACKEND_UID:
+                os.chown(folder, images.BACKEND_UID, images.BACKEND_UID)
+        except PermissionError:
+            raise StackError(
+                f"cannot prepare {folder} for the backend (user {images.BACKEND_UID}): run "
+                f"./install.sh as root, or set DATA_ROOT in {app / dotenv.ENV} to a folder "
+                "you own"
+            ) from None
+        said.append(f"Data folder: {folder}")
+    return said
+
+
+def install(stack: Path, app: Path | None) -> list[str]:
+    """With an app: link it and sync its .env. Without: check Docker, build the images
+    with the packages of the app linked last, and create that app's data folders."""
+    if app is not None:
+        said = links.link(stack, app) + dotenv.sync(app)
+        try:
+            return said + create_data_folders(stack, app)
+        except StackError as error:  # linking works anywhere; the folders matter on a server
+            return [*said, f"note: {error}"]
+    images.check_docker()
+    linked = links.linked_app(stack)
+    if linked is not None and not linked.is_dir():
+        raise StackError(
+            f"the app linked last, {linked}, is gone: link it again with ./install.sh --app PATH"
+        )
+    if linked:
+        print(f"With the packages of the app in {linked}", flush=True)
+    tags = images.build(stack, linked)
+    said = [f"Built {' '.join(tags)}"]
+    if linked:
+        said += create_data_folders(stack, linked)
+    else:
+        said.append("No app linked yet: link one with ./install.sh --app PATH")
+    return said
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="stack", description="The stack's host-side jobs. install.sh runs `install`."
+    )
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    job = commands.add_parser(
+        "install",
+        help="build the images and create the data folders; with --app, link an app and "
+        "create or complete its .env",
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="the app checkout to link")
+    job = commands.add_parser("link", help="link an app checkout to this stack (links.txt)")
+    job.add_argument("app", type=Path, metavar="APP")
+    job = commands.add_parser("env", help="create APP/.env from .env.example, or add missing keys")
+    job.add_argument("app", type=Path, metavar="APP")
+    job = commands.add_parser("build", help="build the images (with the app's own packages)")
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    commands.add_parser("version", help="print the template version of this stack")
+    return top
+
+
+def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "install":
+            said = install(stack, args.app)
+        elif args.command == "link":
+            said = links.link(stack, args.app)
+        elif args.command == "env":
+            said = dotenv.sync(args.app)
+        elif args.command == "build":
+            images.check_docker()
+            app = args.app or links.linked_app(stack)
+            said = [f"Built {' '.join(images.build(stack, app))}"]
+        else:
+            said = [images.version(stack)]
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for line in said:
+        print(line)
+    return 0

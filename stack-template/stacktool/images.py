@@ -1,0 +1,110 @@
+"""The stack's images: their names, the prerequisites, the build.
+
+Each image is <deployment>-<service>:<template version>, <deployment> being the compose
+project of the app it is built for (by default the slug). The app's own packages
+(backend/requirements-app.txt, frontend/package-app.json) are built in: only those two
+files are sent to Docker, as the BuildKit named context "app", never the app's code (that
+reaches the containers by bind mount) and nothing behind a link.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import dotenv
+from .answers import read_answers
+from .errors import StackError
+
+SERVICES = ("backend", "frontend", "caddy")
+# The backend's user: it owns the uploads on the host, so the data folders are chowned to it.
+BACKEND_UID = 10001
+APP_PACKAGES = {
+    "backend": ("backend/requirements-app.txt", ""),
+    "frontend": ("frontend/package-app.json", "{}\n"),
+}
+
+
+def version(stack: Path) -> str:
+    """The template version the stack was generated from ("dev" when copier recorded none)."""
+    return str(read_answers(stack).get("_commit") or "dev")
+
+
+def project(stack: Path, app: Path | None) -> str:
+    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env, else the slug (the
+    `name:` of the compose file). Its images, volumes and data folders carry it."""
+    env = Path(app) / dotenv.ENV if app else None
+    if env and env.is_file():
+        name = dotenv.parse(env.read_text(encoding="utf-8")).get("COMPOSE_PROJECT_NAME")
+        if name:
+            return name
+    return str(read_answers(stack)["slug"])
+
+
+def image(stack: Path, service: str, app: Path | None = None) -> str:
+    """The tag of one of the stack's images for the app's deployment; compose runs the same
+    names (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
+    return f"{project(stack, app)}-{service}:{version(stack)}"
+
+
+def _answers_ok(command: list[str]) -> bool:
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
+def check_docker() -> None:
+    """Docker engine, compose v2 and buildx are there, or an error naming the fix."""
+    if not shutil.which("docker"):
+        raise StackError(
+            "docker not found: install Docker Engine (https://docs.docker.com/engine/install/)"
+        )
+    if not _answers_ok(["docker", "info"]):
+        raise StackError(
+            "the Docker engine does not answer: start it (systemctl start docker) and check "
+            "that this user may use it (the docker group)"
+        )
+    if not _answers_ok(["docker", "compose", "version"]):
+        raise StackError(
+            "docker compose v2 not found: install the compose plugin "
+            "(package docker-compose-plugin or docker-compose)"
+        )
+    if not _answers_ok(["docker", "buildx", "version"]):
+        raise StackError(
+            "docker buildx not found: install the buildx plugin "
+            "(package docker-buildx-plugin or docker-buildx)"
+        )
+
+
+def build(stack: Path, app: Path | None) -> list[str]:
+    """Build every image, with the packages of `app` when given; return the tags."""
+    if app is not None and not app.is_dir():
+        raise StackError(
+            f"app folder '{app}' not found: pass the app with --app PATH, "
+            "or link it again with ./install.sh --app PATH"
+        )
+    tags = []
+    with tempfile.TemporaryDirectory(prefix="stack-build-") as tmp:
+        contexts: dict[str, Path] = {}
+        for service, (listing, empty) in APP_PACKAGES.items():
+            contexts[service] = Path(tmp, service)
+            contexts[service].mkdir()
+            source = app / listing if app else None
+            target = contexts[service] / Path(listing).name
+            if source and source.is_file():
+                shutil.copyfile(source, target)
+            else:
+                target.write_text(empty)
+        for service in SERVICES:
+            tag = image(stack, service, app)
+            print(f"Building {tag}", flush=True)
+            command = ["docker", "build", "--tag", tag]
+            if service in contexts:
+                command += ["--build-context", f"app={contexts[service]}"]
+            if service == "backend":
+                command += ["--build-arg", f"APP_UID={BACKEND_UID}"]
+            result = subprocess.run([*command, str(stack / service)])
+            if result.returncode != 0:
+                raise StackError(f"building {tag} failed (the output above says why)")
+            tags.append(tag)
+    return tags

@@ -1,0 +1,118 @@
+"""The stack tool (stack-template/stacktool): portable to Python 3.9 and POSIX hosts, one
+reader per file format, one rule per value."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+import yaml
+from helpers import ROOT, answers_of, posix_path, run, tool
+from stacktool import answers
+
+
+def test_host_side_code_needs_no_more_than_python_3_9():
+    paths = [
+        ROOT / "stack-template/stacktool",
+        ROOT / "stack-template/stack",
+        ROOT / "stack-template/tests",
+        ROOT / "app-template/scripts/get_stack.py",
+        ROOT / "hooks",
+    ]
+    result = run(tool("vermin"), "-t=3.9-", "--no-tips", "--violations", "--eval-annotations",
+                 "--backport", "typing", *paths)  # fmt: skip
+    assert "Minimum required versions: 3.9" in result.stdout or result.stdout.strip() == ""
+
+
+def test_the_stacks_own_tests_pass_with_only_python3_git_and_posix_tools(generate, tmp_path):
+    stack = generate().stack
+    result = run("python3", "-m", "unittest", "-v", cwd=stack, env={"PATH": posix_path(tmp_path)})
+    assert re.search(r"^Ran [1-9]\d* tests", result.stderr, re.M), result.stderr
+    assert result.stderr.rstrip().endswith("OK")
+
+
+HOSTILE = [
+    "",
+    "plain",
+    "yes",
+    "24",
+    "3.12",
+    "null",
+    "~",
+    'Triple """ quote',
+    "Back\\N slash",
+    "it's",
+    "$(touch x) `id`",
+    "Café Crème ß 漢字 🎉",
+    "# not a comment",
+    "key: value",
+    " leading and trailing ",
+    "new\nline\n\nand blank",
+    "tab\there",
+    "- dash",
+    "'quoted'",
+    '"double"',
+    "x" * 150,
+    "a long value with spaces " * 8,
+    "/a/path/with spaces/" * 6,
+    "\\\\server\\share",
+    "bell\a and \x1b escape",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_answers_read_as_pyyaml_wrote_them(value):
+    """copier writes the answers file with to_nice_yaml (PyYAML, width 80, unicode)."""
+    data = {"_commit": "1.2.3", "project_name": value, "use_celery": True, "z": value}
+    text = yaml.dump(data, indent=4, allow_unicode=True, default_flow_style=False)
+    assert answers.parse(text) == yaml.safe_load(text) == data, text
+
+
+def test_answers_read_as_pyyaml_wrote_them_for_random_text():
+    rng = random.Random(8)
+    alphabet = "ab yz'\"\\#:-\n\t!&*[]{}|>%@`é漢🎉" + "\x85\u2028\xa0"
+    for _ in range(2000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
+        data = {"project_name": value, "slug": "shop"}
+        text = yaml.dump(data, indent=4, allow_unicode=True, default_flow_style=False)
+        # As copier reads it back (PyYAML itself turns a NEL into a line break).
+        assert answers.parse(text) == yaml.safe_load(text), text
+
+
+def test_answers_files_of_generated_repos_read_like_pyyaml_reads_them(generate):
+    pair = generate()
+    for repo in (pair.app, pair.stack):
+        assert answers.read_answers(repo) == answers_of(repo)
+
+
+def test_compose_runs_the_images_the_tool_builds(generate):
+    pair = generate()
+    config = run("docker", "compose", "-f", "docker-compose.app.yml", "config", "--format",
+                 "json", cwd=pair.app)  # fmt: skip
+    services = json.loads(config.stdout)["services"]
+    for service in ("backend", "frontend", "caddy"):
+        built = run("python3", "-c", f"from stacktool import images; from pathlib import Path; "
+                    f"print(images.image(Path('.'), '{service}', Path('{pair.app}')))",
+                    cwd=pair.stack)  # fmt: skip
+        assert services[service]["image"] == built.stdout.strip()
+
+
+def test_a_deployment_named_in_its_env_gets_its_own_images_and_data(generate, tmp_path):
+    """COMPOSE_PROJECT_NAME in the app's .env names the deployment for compose and the tool."""
+    pair = generate()
+    app = tmp_path / "second"
+    run("git", "clone", "--quiet", pair.app, app)
+    run(pair.stack / "stack", "link", app)
+    run(pair.stack / "stack", "env", app)
+    dotenv = app / ".env"
+    dotenv.write_text(dotenv.read_text() + f"COMPOSE_PROJECT_NAME=second\nDATA_ROOT={tmp_path}\n")
+    config = run("docker", "compose", "-f", "docker-compose.app.yml", "config", "--format",
+                 "json", cwd=app)  # fmt: skip
+    services = json.loads(config.stdout)["services"]
+    assert services["backend"]["image"].startswith("second-backend:")
+    media = [v["source"] for v in services["backend"]["volumes"] if v["target"] == "/srv/media"]
+    result = run(pair.stack / "install.sh", "--app", app)
+    assert f"Data folder: {tmp_path}/second/media" in result.stdout
+    assert media == [f"{tmp_path}/second/media"]
