@@ -25,6 +25,7 @@ import jinja2
 import pytest
 import yaml
 from packaging.version import Version
+from stacktool.links import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_VERSION = "99.0.0"
@@ -232,14 +233,9 @@ def answers_of(repo: Path) -> dict:
 
 
 def manifest(stack: Path) -> list[tuple[str, str]]:
-    """The stack's link manifest as (path in app, path in stack) pairs."""
-    pairs = []
-    for line in (stack / "links.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            app_path, stack_path = line.split()
-            pairs.append((app_path, stack_path))
-    return pairs
+    """The stack's link manifest as (path in app, path in stack) pairs, read by the stack
+    tool's own reader (the one reader of links.txt)."""
+    return read_manifest(stack)
 
 
 def assert_links(app: Path, stack: Path) -> None:

@@ -281,7 +281,7 @@ def test_two_releases_reach_both_repos_and_every_edit_survives(source, tmp_path)
     assert_clean(server_app)
 
     # Step 2, MIDDLE -> working tree, once released; CI's check notices it.
-    check = [stack / "scripts/check-template-update.sh"]
+    check = [stack / "scripts/check_template_update.py"]
     assert "this repo has the latest version, 98.0.0" in run(*check, env=ENV).stdout
     release_working_tree(source)
     found = run(*check, env=ENV, check=False)
@@ -423,7 +423,7 @@ def test_ci_reports_a_newer_template_version_and_never_fails_for_it(
         (newer, 2, f"version 99.1.0 is out, this repo has {TEMPLATE_VERSION}"),
         (tmp_path / "gone", 0, f"cannot check {tmp_path / 'gone'} for a newer template version"),
     ]
-    script = "scripts/check-template-update.sh"
+    script = "scripts/check_template_update.py"
     assert (pair.app / script).read_bytes() == (pair.stack / script).read_bytes()
     for repo in (pair.app, pair.stack):
         assert os.access(repo / script, os.X_OK)

@@ -10,11 +10,9 @@ and CI runs it in a fresh clone. Needs copier (pip install copier==9.19.1) unles
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent
@@ -84,14 +82,16 @@ def generate(answers: dict, dst_path: str | None, stack: Path) -> None:
         )
     ref = usable_ref(src, str(answers.get("_commit") or ""))
     print(f"No stack in {stack} yet: generating it from {src} {ref or '(this state)'}")
-    copier = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "-q"]
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp, "answers.json")
-        data.write_text(json.dumps(stack_answers(answers)))
-        version = ["--vcs-ref", ref] if ref else []
-        command = [*copier, *version, "--data-file", str(data), src, str(stack)]
-        if subprocess.run(command, check=False).returncode != 0:
-            sys.exit(f"error: generating the stack in {stack} failed (see above)")
+    try:
+        from copier import run_copy
+        from copier.errors import CopierError
+    except ImportError:
+        sys.exit("error: copier not found: pip install copier==9.19.1")
+    try:
+        data = stack_answers(answers)
+        run_copy(src, stack, data, vcs_ref=ref, defaults=True, unsafe=True, quiet=True)
+    except CopierError as error:
+        sys.exit(f"error: generating the stack in {stack} failed: {error}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,9 +48,8 @@ def _exclude_file(app: Path) -> Path | None:
     """The app's .git/info/exclude when the app is the top of a git checkout, else None."""
 
     def git(*args: str) -> str:
-        found = subprocess.run(
-            ["git", "-C", str(app), "rev-parse", *args], capture_output=True, text=True
-        )
+        command = ["git", "-C", str(app), "rev-parse", *args]
+        found = subprocess.run(command, capture_output=True, text=True, check=False)
         return found.stdout.strip() if found.returncode == 0 else ""
 
     if git("--show-toplevel") != str(app):

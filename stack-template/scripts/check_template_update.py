@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Report whether a newer version of the template this repo was generated from is out.
+
+Exit 2 when one is; else 0, also when the template cannot be reached from here (a warning
+says why): CI runs this as a report, never as a reason to fail the pipeline. Needs copier
+(pip install copier==9.19.1) on PATH.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def report(message: str) -> None:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        message = f"::warning title=Template update::{message}"
+    print(message)
+
+
+def template_source() -> str:
+    """Where the template is, as copier recorded it (read with copier's own YAML library)."""
+    try:
+        import yaml
+    except ImportError:
+        return "the template"
+    answers = yaml.safe_load((REPO / ".copier-answers.yml").read_text(encoding="utf-8"))
+    return str(answers.get("_src_path") or "the template")
+
+
+def main() -> int:
+    src = template_source()
+    command = ["copier", "check-update", "--output-format", "json"]
+    try:
+        found = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        report(f"cannot check {src}: copier not found (pip install copier==9.19.1)")
+        return 0
+    if found.returncode != 0:
+        lines = [line for line in found.stderr.splitlines() if line.strip()]
+        reason = lines[-1].strip().removeprefix("Stderr:").strip(" |") if lines else ""
+        report(f"cannot check {src} for a newer template version: {reason or 'copier failed'}")
+        return 0
+    try:
+        answer = json.loads(found.stdout)
+        current, latest = answer["current_version"], answer["latest_version"]
+    except (ValueError, KeyError):
+        report(f"cannot read the answer of copier check-update: {found.stdout}")
+        return 0
+    if answer.get("update_available"):
+        report(
+            f"template {src}: version {latest} is out, this repo has {current}; "
+            "update with: copier update --trust --defaults"
+        )
+        return 2
+    print(f"template {src}: this repo has the latest version, {current}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
