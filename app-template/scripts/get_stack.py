@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dst-path", help=argparse.SUPPRESS)  # as typed to copier copy
     args = parser.parse_args(argv)
     answers = app_answers(APP)
-    stack = APP / (args.dir or answers["stack_path"])
+    stack = Path(os.path.normpath(APP / (args.dir or answers["stack_path"])))
     url = os.environ.get("STACK_REPO_URL") or answers.get("stack_repo_url")
     if (stack / ".copier-answers.yml").is_file():
         print(f"Using the stack in {stack}")
