@@ -9,28 +9,26 @@ django_package() {
     printf '%s\n' "${DJANGO_SETTINGS_MODULE%%.*}"
 }
 
+# Waits for the database Django is configured for (its settings, from the app's .env: the
+# one place the connection is written).
 wait_for_db() {
     python - <<'PY'
 import os
 import sys
 import time
 
-import psycopg
+import django
+from django.db import connection
+from django.db.utils import OperationalError
 
+django.setup()
 timeout = float(os.environ.get("DB_WAIT_TIMEOUT", "60"))
 deadline = time.monotonic() + timeout
 while True:
     try:
-        psycopg.connect(
-            host=os.environ.get("POSTGRES_HOST", "db"),
-            port=os.environ.get("POSTGRES_PORT", "5432"),
-            dbname=os.environ["POSTGRES_DB"],
-            user=os.environ["POSTGRES_USER"],
-            password=os.environ["POSTGRES_PASSWORD"],
-            connect_timeout=3,
-        ).close()
+        connection.ensure_connection()
         break
-    except psycopg.OperationalError as exc:
+    except OperationalError as exc:
         if time.monotonic() >= deadline:
             sys.exit(f"database not reachable after {timeout:g}s: {exc}")
         time.sleep(1)
