@@ -33,10 +33,11 @@ def create_data_folders(stack: Path, app: Path) -> list[str]:
             if folder.stat().st_uid != images.BACKEND_UID:
                 os.chown(folder, images.BACKEND_UID, images.BACKEND_UID)
         except PermissionError:
+            uid = images.BACKEND_UID
             raise StackError(
-                f"cannot prepare {folder} for the backend (user {images.BACKEND_UID}): run "
-                f"./install.sh as root, or set DATA_ROOT in {app / dotenv.ENV} to a folder "
-                "you own"
+                f"cannot give {folder} to the backend's user (uid {uid}): run ./install.sh as "
+                f"root, or create it yourself (sudo install -d -o {uid} -g {uid} {folder}); "
+                f"DATA_ROOT is set in {app / dotenv.ENV}"
             ) from None
         said.append(f"Data folder: {folder}")
     return said
