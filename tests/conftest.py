@@ -23,6 +23,7 @@ from helpers import (
     free_port,
     make_middle,
     make_old,
+    read_env,
     run,
     tag_release,
     tag_releases,
@@ -76,6 +77,20 @@ def generate(template: Path, tmp_path_factory: pytest.TempPathFactory):
         return cache[key]
 
     return _generate
+
+
+@pytest.fixture
+def pair_copy(generate, tmp_path) -> tuple[Path, Path]:
+    """(app, stack): a private copy of the default pair (links stay relative, so they still
+    resolve), with its own DATA_ROOT."""
+    source = generate()
+    base = tmp_path / "a copy"
+    shutil.copytree(source.app.parent, base, symlinks=True)
+    app, stack = base / source.app.name, base / source.stack.name
+    dotenv = app / ".env"
+    data_root = read_env(dotenv)["DATA_ROOT"]
+    dotenv.write_text(dotenv.read_text().replace(data_root, str(tmp_path / "data")))
+    return app, stack
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

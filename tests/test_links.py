@@ -17,20 +17,6 @@ def posix(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture
-def pair(generate, tmp_path):
-    """A private copy of a generated pair (links stay relative, so they still resolve), with
-    its own DATA_ROOT."""
-    source = generate()
-    base = tmp_path / "a copy"
-    shutil.copytree(source.app.parent, base, symlinks=True)
-    app, stack = base / source.app.name, base / source.stack.name
-    dotenv = app / ".env"
-    data_root = read_env(dotenv)["DATA_ROOT"]
-    dotenv.write_text(dotenv.read_text().replace(data_root, str(tmp_path / "data")))
-    return app, stack
-
-
-@pytest.fixture
 def link_app(posix):
     def link(stack, app):
         return run(stack / "stack", "link", app, env=posix)
@@ -42,16 +28,16 @@ def snapshot(app, stack):
     return {a: (os.readlink(app / a), os.lstat(app / a).st_ino) for a, _ in manifest(stack)}
 
 
-def test_second_run_changes_nothing(pair, link_app):
-    app, stack = pair
+def test_second_run_changes_nothing(pair_copy, link_app):
+    app, stack = pair_copy
     before = snapshot(app, stack)
     link_app(stack, app)
     assert snapshot(app, stack) == before
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""
 
 
-def test_real_file_in_the_way_is_backed_up_not_lost(pair, link_app):
-    app, stack = pair
+def test_real_file_in_the_way_is_backed_up_not_lost(pair_copy, link_app):
+    app, stack = pair_copy
     vite = app / "frontend/vite.config.ts"
     vite.unlink()
     vite.write_text("// my own config\n")
@@ -61,8 +47,8 @@ def test_real_file_in_the_way_is_backed_up_not_lost(pair, link_app):
     assert [b.read_text() for b in backups] == ["// my own config\n"]
 
 
-def test_link_pointing_elsewhere_is_repointed(pair, link_app, tmp_path):
-    app, stack = pair
+def test_link_pointing_elsewhere_is_repointed(pair_copy, link_app, tmp_path):
+    app, stack = pair_copy
     compose = app / "docker-compose.app.yml"
     compose.unlink()
     compose.symlink_to(tmp_path / "somewhere-else.yml")
@@ -70,16 +56,16 @@ def test_link_pointing_elsewhere_is_repointed(pair, link_app, tmp_path):
     assert_links(app, stack)
 
 
-def test_links_are_ignored_by_git_and_never_tracked(pair):
-    app, stack = pair
+def test_links_are_ignored_by_git_and_never_tracked(pair_copy):
+    app, stack = pair_copy
     paths = [a for a, _ in manifest(stack)]
     assert run("git", "ls-files", "--", *paths, cwd=app).stdout == ""
     ignored = run("git", "check-ignore", *paths, ".env", cwd=app).stdout.split()
     assert ignored == [*paths, ".env"]
 
 
-def test_install_sh_links_an_app_from_any_directory(pair, tmp_path, posix):
-    app, stack = pair
+def test_install_sh_links_an_app_from_any_directory(pair_copy, tmp_path, posix):
+    app, stack = pair_copy
     moved = tmp_path / "other place" / "my app"
     run("git", "clone", "--quiet", app, moved)
     assert not (moved / ".env").exists()
@@ -96,16 +82,16 @@ def test_install_sh_links_an_app_from_any_directory(pair, tmp_path, posix):
     assert result.returncode == again.returncode == 0
 
 
-def test_install_sh_reports_its_template_version(pair, posix):
-    _, stack = pair
+def test_install_sh_reports_its_template_version(pair_copy, posix):
+    _, stack = pair_copy
     result = run(stack / "install.sh", "--version", env=posix)
     assert result.stdout.strip() == TEMPLATE_VERSION
     assert run(stack / "stack", "version", env=posix).stdout == result.stdout
 
 
 @pytest.mark.parametrize("engine", ["no docker command", "no engine"])
-def test_install_sh_checks_for_docker_first_and_names_the_fix(pair, tmp_path, posix, engine):
-    app, stack = pair
+def test_install_sh_checks_for_docker_first_and_names_the_fix(pair_copy, tmp_path, posix, engine):
+    app, stack = pair_copy
     if engine == "no docker command":
         env, says = posix, "docker not found: install Docker Engine"
     else:
@@ -116,8 +102,8 @@ def test_install_sh_checks_for_docker_first_and_names_the_fix(pair, tmp_path, po
     assert not Path(read_env(app / ".env")["DATA_ROOT"]).exists()
 
 
-def test_install_sh_without_python3_names_the_fix(pair, tmp_path):
-    _, stack = pair
+def test_install_sh_without_python3_names_the_fix(pair_copy, tmp_path):
+    _, stack = pair_copy
     bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "dirname").symlink_to(shutil.which("dirname"))
@@ -126,8 +112,8 @@ def test_install_sh_without_python3_names_the_fix(pair, tmp_path):
     assert "python3 not found: install Python 3.9 or newer" in result.stderr
 
 
-def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair, tmp_path, posix):
-    app, stack = pair
+def test_fresh_clone_gets_its_matching_stack_as_its_ci_does(pair_copy, tmp_path, posix):
+    app, stack = pair_copy
     clone = tmp_path / "ci checkout"
     run("git", "clone", "--quiet", app, clone)
     ci_stack = tmp_path / "runner temp" / "stack"
@@ -157,13 +143,13 @@ def exclude_block(app: Path) -> list[str]:
     return lines[start + 1 : lines.index("# end of links into the stack")]
 
 
-def test_links_are_recorded_and_git_ignored_in_the_apps_exclude_file(pair):
-    app, stack = pair
+def test_links_are_recorded_and_git_ignored_in_the_apps_exclude_file(pair_copy):
+    app, stack = pair_copy
     assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
 
 
-def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(pair, link_app):
-    app, stack = pair
+def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(pair_copy, link_app):
+    app, stack = pair_copy
     write_manifest(stack, drop=[], add=["docs/stack.md README.md"])
     link_app(stack, app)
     assert_links(app, stack)
@@ -172,8 +158,10 @@ def test_a_new_stack_link_appears_and_is_ignored_before_the_gitignore_lists_it(p
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""
 
 
-def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, link_app, tmp_path):
-    app, stack = pair
+def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(
+    pair_copy, link_app, tmp_path
+):
+    app, stack = pair_copy
     eslint, npmrc = app / "frontend/eslint.config.js", app / "frontend/.npmrc"
     eslint.unlink()
     eslint.write_text("export default [];\n")  # the team took this file over
@@ -194,10 +182,10 @@ def test_a_dropped_link_is_removed_only_while_it_points_into_the_stack(pair, lin
     assert link_app(stack, app).stdout == ""
 
 
-def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, link_app, tmp_path):
+def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair_copy, link_app, tmp_path):
     """Without the record (an app linked before the stack kept one), the links made are the
     app's links into the stack; a link elsewhere is not one of them."""
-    app, stack = pair
+    app, stack = pair_copy
     (app / ".git/info/exclude").write_text("# git's own sample\n")
     (app / "notes.md").symlink_to(tmp_path / "elsewhere.md")
     write_manifest(stack, drop=["frontend/eslint.config.js"], add=[])
@@ -209,9 +197,9 @@ def test_an_app_linked_by_an_older_stack_has_its_dropped_links_found(pair, link_
     assert exclude_block(app) == [f"/{path}" for path, _ in manifest(stack)]
 
 
-def test_the_record_of_an_older_stack_is_read_and_rewritten_once(pair, link_app):
+def test_the_record_of_an_older_stack_is_read_and_rewritten_once(pair_copy, link_app):
     """A 0.2.0 stack marked its block differently: its record still counts, and is replaced."""
-    app, stack = pair
+    app, stack = pair_copy
     exclude = app / ".git/info/exclude"
     old = exclude.read_text().replace(
         "made by its link tool (./stack link)", "made by its scripts/link-app.sh"

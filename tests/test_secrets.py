@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 from helpers import copier_copy, read_env, run
 
 SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD")
@@ -38,11 +36,8 @@ def test_secrets_are_in_no_commit_and_not_in_the_answers_file(generate):
             assert found.returncode == 1, found.stdout
 
 
-def test_existing_values_survive_and_only_missing_keys_are_appended(generate, tmp_path):
-    source = generate()
-    base = tmp_path / "copy"
-    shutil.copytree(source.app.parent, base, symlinks=True)
-    app, stack = base / source.app.name, base / source.stack.name
+def test_existing_values_survive_and_only_missing_keys_are_appended(pair_copy):
+    app, stack = pair_copy
     dotenv = app / ".env"
     original = read_env(dotenv)
     edited = [
@@ -63,11 +58,8 @@ def test_existing_values_survive_and_only_missing_keys_are_appended(generate, tm
     assert dotenv.stat().st_mode & 0o777 == 0o600
 
 
-def test_a_readable_env_is_made_private_and_the_user_told(generate, tmp_path):
-    source = generate()
-    base = tmp_path / "copy"
-    shutil.copytree(source.app.parent, base, symlinks=True)
-    app, stack = base / source.app.name, base / source.stack.name
+def test_a_readable_env_is_made_private_and_the_user_told(pair_copy):
+    app, stack = pair_copy
     (app / ".env").chmod(0o644)
     text = (app / ".env").read_text()
     result = run(stack / "stack", "env", app)

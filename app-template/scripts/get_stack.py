@@ -17,7 +17,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parent.parent
 # Answers only the app has; every other answer is shared with the stack.
-APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url"}
+APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url", "data_root"}
 
 
 def app_answers(app: Path) -> dict:
@@ -30,7 +30,7 @@ def app_answers(app: Path) -> dict:
 
 def stack_answers(answers: dict) -> dict:
     """The answers to give the stack: the app's shared answers, and repo=stack."""
-    shared = {k: v for k, v in answers.items() if k[0] != "_" and k not in APP_ONLY}
+    shared = {k: v for k, v in answers.items() if not k.startswith("_") and k not in APP_ONLY}
     return {**shared, "repo": "stack"}
 
 

@@ -17,12 +17,13 @@ def data_folders(stack: Path, app: Path) -> list[Path]:
     """The host folders a deployment of the app keeps its data in: DATA_ROOT/<name>/..., with
     DATA_ROOT from the app's .env (the one place it is set; compose reads it there too) and
     <name> the compose project (COMPOSE_PROJECT_NAME there, else the slug, as in compose)."""
-    root = dotenv.read_env(app).get("DATA_ROOT", "")
+    env = dotenv.read_env(app)
+    root = env.get("DATA_ROOT", "")
     if not os.path.isabs(root):
         raise StackError(
             f"DATA_ROOT in {app / dotenv.ENV} must be an absolute path, e.g. DATA_ROOT=/data"
         )
-    return [Path(root) / images.project(stack, app) / "media"]
+    return [Path(root) / images.project(stack, env) / "media"]
 
 
 def create_data_folders(stack: Path, app: Path) -> list[str]:
@@ -43,6 +44,14 @@ def create_data_folders(stack: Path, app: Path) -> list[str]:
     return said
 
 
+def build(stack: Path, app: Path | None) -> tuple[Path | None, list[str]]:
+    """Check Docker, then build the images with the packages of `app`, by default the app
+    linked last; return that app and what to tell the user."""
+    images.check_docker()
+    app = app or links.linked_app(stack)
+    return app, [f"Built {' '.join(images.build(stack, app))}"]
+
+
 def install(stack: Path, app: Path | None) -> list[str]:
     """With an app: link it and sync its .env. Without: check Docker, build the images
     with the packages of the app linked last, and create that app's data folders."""
@@ -52,21 +61,10 @@ def install(stack: Path, app: Path | None) -> list[str]:
             return said + create_data_folders(stack, app)
         except StackError as error:  # linking works anywhere; the folders matter on a server
             return [*said, f"note: {error}"]
-    images.check_docker()
-    linked = links.linked_app(stack)
-    if linked is not None and not linked.is_dir():
-        raise StackError(
-            f"the app linked last, {linked}, is gone: link it again with ./install.sh --app PATH"
-        )
+    linked, said = build(stack, None)
     if linked:
-        print(f"With the packages of the app in {linked}", flush=True)
-    tags = images.build(stack, linked)
-    said = [f"Built {' '.join(tags)}"]
-    if linked:
-        said += create_data_folders(stack, linked)
-    else:
-        said.append("No app linked yet: link one with ./install.sh --app PATH")
-    return said
+        return said + create_data_folders(stack, linked)
+    return [*said, "No app linked yet: link one with ./install.sh --app PATH"]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,9 +98,7 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
         elif args.command == "env":
             said = dotenv.sync(args.app)
         elif args.command == "build":
-            images.check_docker()
-            app = args.app or links.linked_app(stack)
-            said = [f"Built {' '.join(images.build(stack, app))}"]
+            said = build(stack, args.app)[1]
         else:
             said = [images.version(stack)]
     except StackError as error:

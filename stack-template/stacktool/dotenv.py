@@ -36,10 +36,12 @@ def parse(text: str) -> dict[str, str]:
     return values
 
 
-def read_env(app: Path) -> dict[str, str]:
-    """The app's .env, or an error naming how to make one."""
+def read_env(app: Path, required: bool = True) -> dict[str, str]:
+    """The app's .env; without one, an error naming how to make one (or {} if not required)."""
     path = Path(app) / ENV
     if not path.is_file():
+        if not required:
+            return {}
         raise StackError(f"{path} not found: create it with ./install.sh --app {app}")
     return parse(path.read_text(encoding="utf-8"))
 

@@ -32,24 +32,20 @@ def version(stack: Path) -> str:
     return str(read_answers(stack).get("_commit") or "dev")
 
 
-def project(stack: Path, app: Path | None) -> str:
-    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env, else the slug (the
-    `name:` of the compose file). Its images, volumes and data folders carry it."""
-    env = Path(app) / dotenv.ENV if app else None
-    if env and env.is_file():
-        name = dotenv.parse(env.read_text(encoding="utf-8")).get("COMPOSE_PROJECT_NAME")
-        if name:
-            return name
-    return str(read_answers(stack)["slug"])
+def project(stack: Path, env: dict[str, str]) -> str:
+    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values, else the slug
+    (the `name:` of the compose file). Its images, volumes and data folders carry it."""
+    return env.get("COMPOSE_PROJECT_NAME") or str(read_answers(stack)["slug"])
 
 
-def image(stack: Path, service: str, app: Path | None = None) -> str:
-    """The tag of one of the stack's images for the app's deployment; compose runs the same
+def tags(stack: Path, app: Path | None = None) -> dict[str, str]:
+    """The tag of each of the stack's images for the app's deployment; compose runs the same
     names (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
-    return f"{project(stack, app)}-{service}:{version(stack)}"
+    name = project(stack, dotenv.read_env(app, required=False) if app else {})
+    return {service: f"{name}-{service}:{version(stack)}" for service in SERVICES}
 
 
-def _answers_ok(command: list[str]) -> bool:
+def _succeeds(command: list[str]) -> bool:
     return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
@@ -59,17 +55,17 @@ def check_docker() -> None:
         raise StackError(
             "docker not found: install Docker Engine (https://docs.docker.com/engine/install/)"
         )
-    if not _answers_ok(["docker", "info"]):
+    if not _succeeds(["docker", "info"]):
         raise StackError(
             "the Docker engine does not answer: start it (systemctl start docker) and check "
             "that this user may use it (the docker group)"
         )
-    if not _answers_ok(["docker", "compose", "version"]):
+    if not _succeeds(["docker", "compose", "version"]):
         raise StackError(
             "docker compose v2 not found: install the compose plugin "
             "(package docker-compose-plugin or docker-compose)"
         )
-    if not _answers_ok(["docker", "buildx", "version"]):
+    if not _succeeds(["docker", "buildx", "version"]):
         raise StackError(
             "docker buildx not found: install the buildx plugin "
             "(package docker-buildx-plugin or docker-buildx)"
@@ -83,7 +79,9 @@ def build(stack: Path, app: Path | None) -> list[str]:
             f"app folder '{app}' not found: pass the app with --app PATH, "
             "or link it again with ./install.sh --app PATH"
         )
-    tags = []
+    if app:
+        print(f"With the packages of the app in {app}", flush=True)
+    built = tags(stack, app)
     with tempfile.TemporaryDirectory(prefix="stack-build-") as tmp:
         contexts: dict[str, Path] = {}
         for service, (listing, empty) in APP_PACKAGES.items():
@@ -95,8 +93,7 @@ def build(stack: Path, app: Path | None) -> list[str]:
                 shutil.copyfile(source, target)
             else:
                 target.write_text(empty)
-        for service in SERVICES:
-            tag = image(stack, service, app)
+        for service, tag in built.items():
             print(f"Building {tag}", flush=True)
             command = ["docker", "build", "--tag", tag]
             if service in contexts:
@@ -106,5 +103,4 @@ def build(stack: Path, app: Path | None) -> list[str]:
             result = subprocess.run([*command, str(stack / service)], check=False)
             if result.returncode != 0:
                 raise StackError(f"building {tag} failed (the output above says why)")
-            tags.append(tag)
-    return tags
+    return list(built.values())
