@@ -9,41 +9,48 @@ the generated repos only see them as base-image answers.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pexpect
 import pytest
+from deployments import (
+    APP_NPM_PACKAGE,
+    APP_REQUIREMENT,
+    STACK_IMAGES,
+    Deployment,
+    browser_page,
+    bundle,
+    deployment_of,
+    health,
+    listen_on_free_ports,
+    page_text,
+    timed,
+    trusting_home,
+    unique_project,
+)
 from helpers import (
     MIDDLE,
     SLUG,
     TEMPLATE_VERSION,
     Shell,
     bootstrap,
-    copier_copy,
     deploy,
     edit,
     ensure_standins,
-    free_port,
     read_env,
     readme_blocks,
     record_timing,
     release_working_tree,
     run,
     wait_for,
-    write_packages,
 )
 from playwright.sync_api import Error as BrowserError
-from playwright.sync_api import Page, sync_playwright
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -51,82 +58,6 @@ VARIANTS = {
     "default": {},
     "celery": {"project_name": "Celery Shop", "use_celery": True},
 }
-# The app's own packages (its requirements-app.txt and package-app.json): the images must
-# pick them up.
-APP_REQUIREMENT = ("humanize", "4.17.0")
-APP_NPM_PACKAGE = ("is-number", "7.0.0")
-CHROMIUM = "/usr/bin/chromium"
-CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
-STACK_IMAGES = ("backend", "frontend", "caddy")  # the images the stack builds
-
-
-@dataclass
-class Deployment:
-    name: str
-    app: Path
-    stack: Path
-    url: str
-    ca: Path
-    tls: ssl.SSLContext | None = field(default=None, repr=False)
-
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return run(
-            "docker", "compose", "-f", "docker-compose.app.yml", *args, cwd=self.app, check=check
-        )
-
-    def images(self) -> dict[str, str]:
-        """Image id of each of the stack's images."""
-        slug = self.stack.name.removesuffix("-stack")
-        version = run(self.stack / "install.sh", "--version").stdout.strip()
-        return {
-            service: run(
-                "docker", "image", "inspect", "-f", "{{.Id}}", f"{slug}-{service}:{version}"
-            ).stdout.strip()
-            for service in STACK_IMAGES
-        }
-
-    def up(self) -> None:
-        """`up -d --wait`, then trust Caddy's local CA, copied out of its container."""
-        self.compose("up", "-d", "--wait")
-        self.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca))
-        self.tls = ssl.create_default_context(cafile=self.ca)
-
-    def containers(self) -> list[dict]:
-        """`docker compose ps` of the running services."""
-        return [
-            json.loads(line) for line in self.compose("ps", "--format", "json").stdout.splitlines()
-        ]
-
-    def fetch(self, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(
-            self.url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={} if body is None else {"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, context=self.tls, timeout=30) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-    def json(self, path: str, body: dict | None = None, status: int = 200) -> dict | list:
-        code, _, content = self.fetch(path, body)
-        assert code == status, f"{path}: {code} {content[:500]!r}"
-        return json.loads(content)
-
-
-def set_env(dotenv: Path, **values: str) -> None:
-    lines = dotenv.read_text().splitlines()
-    for key, value in values.items():
-        lines = [f"{key}={value}" if line.startswith(f"{key}=") else line for line in lines]
-    dotenv.write_text("\n".join(lines) + "\n")
-
-
-def add_app_packages(app: Path) -> None:
-    with (app / "backend/requirements-app.txt").open("a") as file:
-        file.write("{}=={}\n".format(*APP_REQUIREMENT))
-    write_packages(app, dict([APP_NPM_PACKAGE]))
-    run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
 
 
 def plain(text: str) -> str:
@@ -134,98 +65,18 @@ def plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
-def timed(name: str, *args, **kwargs) -> subprocess.CompletedProcess:
-    start = time.monotonic()
-    result = run(*args, **kwargs)
-    record_timing(name, time.monotonic() - start)
-    return result
-
-
 @pytest.fixture(scope="module", params=list(VARIANTS), ids=list(VARIANTS))
 def deployment(request, template, tmp_path_factory):
     name = request.param
-    start = time.monotonic()
-    standins = ensure_standins()
-    record_timing("stand-in images (ensure)", time.monotonic() - start)
-
-    base = tmp_path_factory.mktemp("docker") / "docker e2e"
     slug = "igny8" if name == "default" else "celery-shop"
-    app, stack = base / slug, base / f"{slug}-stack"
-    copier_copy(
-        template, app, repo="app", data_root=base / "data root", **standins, **VARIANTS[name]
-    )
-    add_app_packages(app)
-
-    # As the stack's README says: link the app (and write its .env), then build the images.
-    run(stack / "install.sh", "--app", app, cwd=base)
-    https_port = free_port()
-    set_env(
-        app / ".env",
-        HTTP_PORT=str(free_port()),
-        HTTPS_PORT=str(https_port),
-        DJANGO_CSRF_TRUSTED_ORIGINS=f"https://localhost:{https_port}",
-    )
-    timed(f"[{name}] image builds (install.sh)", stack / "install.sh", cwd=base)
-
-    deployment = Deployment(
-        name, app, stack, f"https://localhost:{https_port}", base / "caddy root.crt"
-    )
-    try:
-        start = time.monotonic()
-        deployment.up()
-        record_timing(f"[{name}] up -d --wait to healthy", time.monotonic() - start)
+    base = tmp_path_factory.mktemp("docker") / "docker e2e"
+    with deployment_of(template, base, name, slug, **VARIANTS[name]) as deployment:
         yield deployment
-    finally:
-        logs = deployment.compose("logs", "--no-color", "--tail", "60", check=False).stdout
-        deployment.compose("down", "--volumes", "--timeout", "20", check=False)
-        if request.node.session.testsfailed:
-            print(logs)
 
 
 @pytest.fixture(scope="module")
 def browser_home(deployment, tmp_path_factory) -> Path:
-    """A HOME whose NSS database trusts Caddy's local CA, so Chromium verifies the site."""
-    home = tmp_path_factory.mktemp("browser home")
-    nssdb = home / ".pki/nssdb"
-    nssdb.mkdir(parents=True)
-    run("certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password")
-    run(
-        "certutil",
-        "-d",
-        f"sql:{nssdb}",
-        "-A",
-        "-n",
-        "caddy local CA",
-        "-t",
-        "C,,",
-        "-i",
-        deployment.ca,
-    )
-    return home
-
-
-@contextlib.contextmanager
-def browser_page(home: Path) -> Iterator[Page]:
-    """A page of headless Chromium (Debian's) whose HOME decides which CAs it trusts."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu"],
-            env={"HOME": str(home)},
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
-
-
-def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
-    with browser_page(home) as page:
-        page.goto(url)
-        page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
-        if screenshot:
-            page.screenshot(path=screenshot)
-        return page.inner_text("body")
+    return trusting_home(deployment.ca, tmp_path_factory.mktemp("browser home"))
 
 
 def test_browser_shows_data_from_the_api(deployment, browser_home, tmp_path):
@@ -398,26 +249,6 @@ def test_install_and_build_twice_change_nothing(deployment):
         assert deployment.images() == images, f"{name} rebuilt an image"
 
 
-def health(deployment: Deployment) -> dict | None:
-    """The answer of /api/health/, or None while the site does not answer 200."""
-    try:
-        code, _, body = deployment.fetch("/api/health/")
-    except OSError:  # Caddy or the backend restarting
-        return None
-    return json.loads(body) if code == 200 else None
-
-
-def bundle(deployment: Deployment) -> bytes:
-    """The JavaScript the page loads now."""
-    try:
-        _, _, page = deployment.fetch("/")
-        return b"".join(
-            deployment.fetch(src)[2] for src in re.findall(r'src="(/assets/[^"]+)"', page.decode())
-        )
-    except OSError:
-        return b""
-
-
 def test_deploy_without_rebuild(deployment, browser_home):
     images = deployment.images()
     edit(
@@ -471,11 +302,8 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
     team.commit(team.dev(), "Our own package")
     deploy(team)  # server clones of both repos, ./install.sh --app
     server_stack, server_app = team.server(f"{SLUG}-stack"), team.server()
-    https_port = free_port()
-    set_env(server_app / ".env", HTTP_PORT=str(free_port()), HTTPS_PORT=str(https_port))
-    server = Deployment(
-        "update", server_app, server_stack, f"https://localhost:{https_port}", tmp_path / "ca.crt"
-    )
+    url = listen_on_free_ports(server_app, unique_project(SLUG))
+    server = Deployment("update", server_app, server_stack, url, tmp_path / "ca.crt")
     try:
         run("./install.sh", cwd=server_stack)
         server.up()
@@ -492,7 +320,7 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
             record_timing(f"[update] server: {repo} update commands", time.monotonic() - start)
 
         assert set(running_images(server).values()) == {
-            f"{SLUG}-{service}:{TEMPLATE_VERSION}" for service in STACK_IMAGES
+            f"{server.project}-{service}:{TEMPLATE_VERSION}" for service in STACK_IMAGES
         }
         wait_for(lambda: health(server) is not None, "the updated site", 180)
         pins = (server_stack / "backend/requirements.txt").read_text()

@@ -1,0 +1,346 @@
+"""Deployments under a real Docker engine, for the tests that need one: generate a pair,
+link and build as the stack's README says, `up -d --wait`, then talk to it through Caddy
+over HTTPS (verified against Caddy's own CA), with steady load and a headless Chromium.
+
+Every deployment gets its own compose project (COMPOSE_PROJECT_NAME in the app's .env), so
+its images, volumes and data folders are its own, and test runs in other checkouts on the
+same engine never meet it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import re
+import ssl
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers import copier_copy, ensure_standins, free_port, record_timing, run, write_packages
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
+STACK_IMAGES = ("backend", "frontend", "caddy")  # the images the stack builds
+# The app's own packages (its requirements-app.txt and package-app.json): the images must
+# pick them up.
+APP_REQUIREMENT = ("humanize", "4.17.0")
+APP_NPM_PACKAGE = ("is-number", "7.0.0")
+
+
+@dataclass
+class Deployment:
+    name: str
+    app: Path
+    stack: Path
+    url: str
+    ca: Path
+    tls: ssl.SSLContext | None = field(default=None, repr=False)
+
+    @property
+    def project(self) -> str:
+        """The compose project: its images, volumes and data folders carry this name."""
+        env = read_dotenv(self.app / ".env")
+        return env.get("COMPOSE_PROJECT_NAME") or self.stack.name.removesuffix("-stack")
+
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run(
+            "docker", "compose", "-f", "docker-compose.app.yml", *args, cwd=self.app, check=check
+        )
+
+    def images(self) -> dict[str, str]:
+        """Image id of each of the stack's images."""
+        version = run(self.stack / "install.sh", "--version").stdout.strip()
+        return {
+            service: run(
+                "docker", "image", "inspect", "-f", "{{.Id}}", f"{self.project}-{service}:{version}"
+            ).stdout.strip()
+            for service in STACK_IMAGES
+        }
+
+    def up(self) -> None:
+        """`up -d --wait`, then trust Caddy's local CA, copied out of its container."""
+        self.compose("up", "-d", "--wait")
+        self.trust_caddy()
+
+    def trust_caddy(self) -> None:
+        self.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(self.ca))
+        self.tls = ssl.create_default_context(cafile=self.ca)
+
+    def containers(self) -> list[dict]:
+        """`docker compose ps` of the running services."""
+        return [
+            json.loads(line) for line in self.compose("ps", "--format", "json").stdout.splitlines()
+        ]
+
+    def fetch(self, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(
+            self.url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={} if body is None else {"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, context=self.tls, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def json(self, path: str, body: dict | None = None, status: int = 200) -> dict | list:
+        code, _, content = self.fetch(path, body)
+        assert code == status, f"{path}: {code} {content[:500]!r}"
+        return json.loads(content)
+
+    def down(self) -> str:
+        """`down --volumes`; returns the last log lines, to print when a test failed."""
+        logs = self.compose("logs", "--no-color", "--tail", "60", check=False).stdout
+        self.compose("down", "--volumes", "--timeout", "20", check=False)
+        return logs
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    return dict(
+        line.split("=", 1)
+        for line in path.read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+
+
+def set_env(dotenv: Path, **values: str) -> None:
+    """Set keys of a .env file: replaced where present, appended where not."""
+    lines = dotenv.read_text().splitlines()
+    for key, value in values.items():
+        if any(line.startswith(f"{key}=") for line in lines):
+            lines = [f"{key}={value}" if line.startswith(f"{key}=") else line for line in lines]
+        else:
+            lines.append(f"{key}={value}")
+    dotenv.write_text("\n".join(lines) + "\n")
+
+
+def add_app_packages(app: Path) -> None:
+    with (app / "backend/requirements-app.txt").open("a") as file:
+        file.write("{}=={}\n".format(*APP_REQUIREMENT))
+    write_packages(app, dict([APP_NPM_PACKAGE]))
+    run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
+
+
+def timed(name: str, *args, **kwargs) -> subprocess.CompletedProcess:
+    start = time.monotonic()
+    result = run(*args, **kwargs)
+    record_timing(name, time.monotonic() - start)
+    return result
+
+
+def unique_project(slug: str) -> str:
+    return f"{slug}-{uuid.uuid4().hex[:8]}"
+
+
+def listen_on_free_ports(app: Path, project: str | None = None) -> str:
+    """Give a linked app's .env free host ports (and a compose project of its own); returns
+    the site's URL."""
+    https_port = free_port()
+    values = {
+        "HTTP_PORT": str(free_port()),
+        "HTTPS_PORT": str(https_port),
+        "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://localhost:{https_port}",
+    }
+    if project:
+        values["COMPOSE_PROJECT_NAME"] = project
+    set_env(app / ".env", **values)
+    return f"https://localhost:{https_port}"
+
+
+@contextlib.contextmanager
+def deployment_of(
+    template: Path, base: Path, name: str, slug: str = "igny8", app_packages=True, **answers
+) -> Iterator[Deployment]:
+    """A pair generated into `base` (copier answers `answers`), linked and built as the
+    stack's README says, up and healthy; taken down, volumes included, afterwards."""
+    start = time.monotonic()
+    standins = ensure_standins()
+    record_timing("stand-in images (ensure)", time.monotonic() - start)
+    app, stack = base / slug, base / f"{slug}-stack"
+    answers.setdefault("data_root", base / "data root")
+    copier_copy(template, app, repo="app", **standins, **answers)
+    if app_packages:
+        add_app_packages(app)
+
+    run(stack / "install.sh", "--app", app, cwd=base)
+    url = listen_on_free_ports(app, unique_project(slug))
+    run(stack / "install.sh", "--app", app, cwd=base)  # the data folders of that project
+    timed(f"[{name}] image builds (install.sh)", stack / "install.sh", cwd=base)
+
+    deployment = Deployment(name, app, stack, url, base / "caddy root.crt")
+    try:
+        start = time.monotonic()
+        deployment.up()
+        record_timing(f"[{name}] up -d --wait to healthy", time.monotonic() - start)
+        yield deployment
+    finally:
+        logs = deployment.down()
+        print(f"--- last logs of {name}\n{logs}")
+
+
+def health(deployment: Deployment) -> dict | None:
+    """The answer of /api/health/, or None while the site does not answer 200."""
+    try:
+        code, _, body = deployment.fetch("/api/health/")
+    except OSError:  # Caddy or the backend restarting
+        return None
+    return json.loads(body) if code == 200 else None
+
+
+def bundle(deployment: Deployment) -> bytes:
+    """The JavaScript the page loads now."""
+    try:
+        _, _, page = deployment.fetch("/")
+        return b"".join(
+            deployment.fetch(src)[2] for src in re.findall(r'src="(/assets/[^"]+)"', page.decode())
+        )
+    except OSError:
+        return b""
+
+
+# ---- Steady load ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    at: float  # monotonic seconds when sent
+    method: str
+    path: str
+    status: int  # 0: no HTTP answer (connection refused, reset, timeout)
+    seconds: float
+    error: str = ""
+
+
+class Load:
+    """Clients requesting `paths` in turn every `interval` seconds, each on a new HTTPS
+    connection (as a new visitor would), plus a POST to `post_path` every `post_every`
+    requests; records every outcome. Use as a context manager around what is measured."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        paths=("/", "/api/health/", "/api/notes/"),
+        post_path: str | None = "/api/notes/",
+        post_every: int = 25,
+        interval: float = 0.02,
+        clients: int = 1,
+    ) -> None:
+        self.deployment, self.paths, self.interval = deployment, paths, interval
+        self.post_path, self.post_every, self.clients = post_path, post_every, clients
+        host, _, port = deployment.url.removeprefix("https://").partition(":")
+        self.host, self.port = host, int(port or 443)
+        self.outcomes: list[Outcome] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _request(self, method: str, path: str, body: bytes | None) -> Outcome:
+        start = time.monotonic()
+        connection = http.client.HTTPSConnection(
+            self.host, self.port, context=self.deployment.tls, timeout=30
+        )
+        try:
+            headers = {"Content-Type": "application/json"} if body else {}
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return Outcome(start, method, path, response.status, time.monotonic() - start)
+        except (OSError, http.client.HTTPException) as error:
+            seconds = time.monotonic() - start
+            return Outcome(start, method, path, 0, seconds, f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    def _client(self, number: int) -> None:
+        count = 0
+        while not self._stop.is_set():
+            count += 1
+            if self.post_path and count % self.post_every == 0:
+                body = json.dumps({"title": f"load {number}.{count}", "body": ""}).encode()
+                outcome = self._request("POST", self.post_path, body)
+            else:
+                outcome = self._request("GET", self.paths[count % len(self.paths)], None)
+            with self._lock:
+                self.outcomes.append(outcome)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Load:
+        for number in range(self.clients):
+            thread = threading.Thread(target=self._client, args=(number,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def since(self, start: float) -> list[Outcome]:
+        with self._lock:
+            return [o for o in self.outcomes if o.at >= start]
+
+    @property
+    def failures(self) -> list[Outcome]:
+        """Requests with no answer or a 5xx (a POST may also not answer 4xx)."""
+        with self._lock:
+            return [o for o in self.outcomes if o.status == 0 or o.status >= 500]
+
+    def percentile(self, share: float, outcomes: list[Outcome] | None = None) -> float:
+        times = sorted(o.seconds for o in (self.outcomes if outcomes is None else outcomes))
+        return times[min(len(times) - 1, int(share * len(times)))] if times else 0.0
+
+    def summary(self) -> str:
+        failed = self.failures
+        lines = [
+            f"{len(self.outcomes)} requests, {len(failed)} failed, "
+            f"p50 {self.percentile(0.5) * 1000:.0f} ms, p99 {self.percentile(0.99) * 1000:.0f} ms"
+        ]
+        lines += [f"  {o.method} {o.path}: {o.status} {o.error}" for o in failed[:20]]
+        return "\n".join(lines)
+
+
+# ---- Headless Chromium ---------------------------------------------------------------------
+
+
+def trusting_home(ca: Path, home: Path) -> Path:
+    """A HOME whose NSS database trusts Caddy's local CA, so Chromium verifies the site."""
+    nssdb = home / ".pki/nssdb"
+    nssdb.mkdir(parents=True)
+    run("certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password")
+    run("certutil", "-d", f"sql:{nssdb}", "-A", "-n", "caddy local CA", "-t", "C,,", "-i", ca)
+    return home
+
+
+@contextlib.contextmanager
+def browser_page(home: Path) -> Iterator[Page]:
+    """A page of headless Chromium (Debian's) whose HOME decides which CAs it trusts."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu"],
+            env={"HOME": str(home)},
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+    with browser_page(home) as page:
+        page.goto(url)
+        page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
+        if screenshot:
+            page.screenshot(path=screenshot)
+        return page.inner_text("body")
