@@ -1,5 +1,5 @@
 #!/bin/sh
-# Backend container entrypoint: web | worker | beat | any command.
+# Backend container entrypoint: web | dev | worker | beat | any command.
 set -eu
 
 stack_dir=/opt/stack
@@ -42,6 +42,12 @@ case "${1:-web}" in
         python "$stack_dir/manage.py" migrate --noinput
         python "$stack_dir/manage.py" collectstatic --noinput
         exec gunicorn --config "$stack_dir/gunicorn.conf.py" "$package.wsgi:application"
+        ;;
+    dev)
+        # Development mode (docker-compose.dev.yml): reloads on every change of the code.
+        wait_for_db
+        python "$stack_dir/manage.py" migrate --noinput
+        exec python "$stack_dir/manage.py" runserver 0.0.0.0:8000
         ;;
     worker)
         package=$(django_package)

@@ -14,6 +14,9 @@ export default {
   plugins: [react()],
   server: {
     proxy: { '/api': api, '/admin': api, '/static': api },
+    // In the dev services the page, and the HMR websocket with it, comes through Caddy for
+    // the site's DOMAIN (the HMR client connects back to the page's own host and port).
+    allowedHosts: process.env.DOMAIN ? [process.env.DOMAIN] : [],
   },
   test: {
     environment: 'jsdom',

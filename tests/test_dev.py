@@ -1,0 +1,171 @@
+"""The app's development mode under a real Docker engine (`make dev`): the same images as
+production, Django's runserver and Vite's dev server behind the same Caddy; edits show
+without a restart by hand, React's without a page reload. Then `make up` goes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+from deployments import (
+    STACK_IMAGES,
+    browser_page,
+    deployment_of,
+    health,
+    set_env,
+    trusting_home,
+)
+from helpers import edit, free_port, record_timing, run, wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def first_page(deployment) -> bool:
+    """Whether the site answers / with the page Vite serves in development mode."""
+    try:
+        status, _, page = deployment.fetch("/")
+    except OSError:
+        return False
+    return status == 200 and b"/@vite/client" in page
+
+
+@pytest.fixture(scope="module")
+def dev(template, tmp_path_factory):
+    """A deployment (images built, up in production mode), taken down with its volumes,
+    then started from nothing with `make dev`."""
+    base = tmp_path_factory.mktemp("dev") / "dev mode"
+    with deployment_of(template, base, "dev", app_packages=False) as deployment:
+        set_env(deployment.app / ".env", DB_DEV_PORT=str(free_port()))
+        deployment.compose("down", "--volumes")
+        start = time.monotonic()
+        run("make", "dev", cwd=deployment.app)
+        deployment.trust_caddy()  # a new volume: a new local CA
+        wait_for(lambda: first_page(deployment), "the first page from Vite", 120)
+        record_timing("[dev] make dev from nothing to the first page", time.monotonic() - start)
+        yield deployment
+
+
+@pytest.fixture(scope="module")
+def home(dev, tmp_path_factory) -> Path:
+    return trusting_home(dev.ca, tmp_path_factory.mktemp("browser home"))
+
+
+def service_commands(deployment) -> dict[str, str]:
+    listing = deployment.compose("ps", "--format", "json", "--no-trunc").stdout.splitlines()
+    return {c["Service"]: c["Command"] for c in map(json.loads, listing)}
+
+
+def test_dev_mode_runs_the_production_images_with_runserver_and_vite(dev):
+    version = run(dev.stack / "install.sh", "--version").stdout.strip()
+    images = {c["Service"]: c["Image"] for c in dev.containers() if c["Service"] in STACK_IMAGES}
+    assert images == {s: f"{dev.project}-{s}:{version}" for s in STACK_IMAGES}
+    commands = service_commands(dev)
+    assert "dev" in commands["backend"]
+    assert "vite" in commands["frontend"]
+    assert "Caddyfile.dev" in commands["caddy"]
+    assert dev.json("/api/health/") == {"status": "ok", "database": "ok"}
+    # runserver with DEBUG: Django's static files (the admin's CSS) come from it.
+    status, headers, _ = dev.fetch("/static/admin/css/base.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+
+
+def test_react_edit_shows_without_a_reload_and_keeps_the_state(dev, home):
+    with browser_page(home) as page:
+        page.goto(dev.url + "/")
+        page.get_by_role("heading", name="Notes").wait_for(timeout=60_000)
+        page.get_by_label("Title").fill("typed before the edit")
+        page.evaluate("window.loadedOnce = true")  # a reload would forget it
+
+        edit(dev.app / "frontend/src/pages/Home.tsx", "<h1>Notes</h1>", "<h1>Hot notes</h1>")
+        start = time.monotonic()
+        page.get_by_role("heading", name="Hot notes").wait_for(timeout=30_000)
+        record_timing("[dev] React edit to the open page (HMR)", time.monotonic() - start)
+
+        assert page.evaluate("window.loadedOnce") is True, "the page reloaded"
+        assert page.get_by_label("Title").input_value() == "typed before the edit"
+
+
+def test_django_view_edit_answers_the_next_request(dev):
+    edit(
+        dev.app / "backend/core/views.py",
+        'body = {"status": "ok"}',
+        'body = {"status": "ok", "reloaded": "yes"}',
+    )
+    start = time.monotonic()
+    wait_for(lambda: (health(dev) or {}).get("reloaded") == "yes", "the edited view", 60)
+    record_timing("[dev] Django view edit to the new answer", time.monotonic() - start)
+
+
+def test_new_model_field_after_makemigrations_and_migrate(dev):
+    body = "    body = models.TextField(blank=True)\n"
+    pinned = "    pinned = models.BooleanField(default=False)\n"
+    edit(dev.app / "backend/notes/models.py", body, body + pinned)
+    edit(
+        dev.app / "backend/notes/serializers.py",
+        '"body", "created_at"]',
+        '"body", "pinned", "created_at"]',
+    )
+    made = run("make", "makemigrations", cwd=dev.app)
+    assert "Add field pinned to note" in made.stdout
+    (migration,) = (dev.app / "backend/notes/migrations").glob("0002_*.py")
+    assert migration.stat().st_uid == os.getuid(), "the migration is not the developer's file"
+    migrated = run("make", "migrate", cwd=dev.app)
+    assert "Applying notes.0002" in migrated.stdout
+
+    def served() -> bool:
+        try:
+            return dev.json("/api/notes/", {"title": "pinned?", "pinned": True}, 201)["pinned"]
+        except (AssertionError, OSError):  # runserver still reloading
+            return False
+
+    wait_for(served, "the API with the new field", 60)
+    assert [n["pinned"] for n in dev.json("/api/notes/")] == [True]
+
+
+def test_make_manage_runs_a_command_and_mail_goes_to_the_console(dev):
+    result = run("make", "manage", "ARGS=sendtestemail you@example.com", cwd=dev.app)
+    assert "To: you@example.com" in result.stdout
+    assert "Subject: Test email from" in result.stdout
+
+
+def test_make_shell_and_dbshell_answer_at_a_terminal(dev):
+    shell = pexpect.spawn("make", ["shell"], cwd=dev.app, timeout=60, encoding="utf-8")
+    shell.expect(">>> ")
+    shell.sendline("from notes.models import Note; print('notes:', Note.objects.count())")
+    shell.expect(r"notes: \d+")
+    shell.sendline("exit()")
+    shell.expect(pexpect.EOF)
+
+    dbshell = pexpect.spawn("make", ["dbshell"], cwd=dev.app, timeout=60, encoding="utf-8")
+    dbshell.expect("=# ")
+    dbshell.sendline("SELECT count(*) AS found FROM django_migrations WHERE app = 'notes';")
+    dbshell.expect(r"found\s+-+\s+2")
+    dbshell.sendline("\\q")
+    dbshell.expect(pexpect.EOF)
+
+
+def test_database_is_published_on_localhost_in_dev_mode_only(dev):
+    port = int(dev.compose("port", "db", "5432").stdout.strip().rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+
+
+def test_make_up_returns_to_production_without_a_rebuild(dev):
+    images = dev.images()
+    run("make", "up", cwd=dev.app)
+    dev.compose("up", "-d", "--wait")  # only waits
+    commands = service_commands(dev)
+    assert "web" in commands["backend"] and "build.sh" in commands["frontend"]
+    (db,) = [c for c in dev.containers() if c["Service"] == "db"]
+    assert not [p for p in db["Publishers"] or [] if p["PublishedPort"]]
+    status, _, page = dev.fetch("/")
+    assert status == 200 and b"/@vite/client" not in page
+    assert re.search(rb'src="/assets/index-[^"]+\.js"', page)
+    assert dev.json("/api/health/")["reloaded"] == "yes"  # the code edited in dev mode
+    assert dev.images() == images
