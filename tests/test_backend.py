@@ -3,13 +3,15 @@ has its migrations, and its own test suite passes against real PostgreSQL (and R
 
 from __future__ import annotations
 
+import email
+import email.policy
 import glob
 import os
 import pwd
 import shutil
 
 import pytest
-from helpers import answers_of, read_env, rows_choosing, run
+from helpers import answers_of, free_port, read_env, rows_choosing, run
 
 # The backend variants; the other rows of the matrix do not change the backend.
 VARIANTS = rows_choosing("python_version", "use_celery")
@@ -85,3 +87,52 @@ def test_backend_test_suite_passes_against_postgresql(backend):
     folder, python, env = backend
     result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder, env=env)
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+class Inbox:
+    """An SMTP server's handler (aiosmtpd) that keeps every message it gets."""
+
+    def __init__(self) -> None:
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+# A real server error in a request: the health view raises.
+SERVER_ERROR = """
+from unittest import mock
+from django.test import Client
+client = Client(raise_request_exception=False, headers={"X-Forwarded-Proto": "https"})
+with mock.patch("core.views.checks", side_effect=RuntimeError("boom")):
+    print(client.get("/api/health/", SERVER_NAME="shop.example.com").status_code)
+"""
+
+
+def test_server_error_is_mailed_to_admins_through_the_smtp_server_of_env(backend):
+    from aiosmtpd.controller import Controller
+
+    folder, python, env = backend
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        env = {
+            **env,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(port),
+            "DJANGO_ADMINS": "Ops <ops@example.com>, dev@example.com",
+            "SERVER_EMAIL": "errors@example.com",
+        }
+        result = run(python, "manage.py", "shell", "-c", SERVER_ERROR, cwd=folder, env=env)
+    finally:
+        smtp.stop()
+    assert result.stdout.strip().endswith("500")
+    (mail,) = inbox.envelopes
+    assert mail.mail_from == "errors@example.com"
+    assert sorted(mail.rcpt_tos) == ["dev@example.com", "ops@example.com"]
+    message = email.message_from_bytes(mail.content, policy=email.policy.default)
+    assert "Internal Server Error: /api/health/" in message["Subject"]
+    assert message["From"] == "errors@example.com"
+    assert "RuntimeError at /api/health/\r\nboom" in message.get_content()
