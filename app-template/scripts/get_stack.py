@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Put this app's stack in DIR (default: stack_path of .copier-answers.yml), link the app.
 
-The stack is cloned from STACK_REPO_URL (default: stack_repo_url of the answers), or else
-generated from the template source and version the app was generated from, with the app's
-answers. copier runs this too, right after it generated the app (--no-link: it links later),
-and CI runs it in a fresh clone. Needs copier (pip install copier==9.19.1) unless cloning.
+The stack is cloned from STACK_REPO_URL (default: stack_repo_url of the answers) at the
+template version the app records (_commit), or else generated from the template source and
+that version, with the app's answers. copier runs this too, right after it generated the
+app (--no-link: it links later), and CI runs it in a fresh clone. Needs copier (pip install copier==9.19.1) unless cloning.
 """
 
 from __future__ import annotations
@@ -94,6 +94,39 @@ def generate(answers: dict, dst_path: str | None, stack: Path) -> None:
         sys.exit(f"error: generating the stack in {stack} failed: {error}")
 
 
+def version_commit(stack: Path, version: str) -> str | None:
+    """The newest commit of the cloned stack whose answers record the template `version`."""
+    import yaml  # app_answers() checked it is there
+
+    git = ["git", "-C", str(stack)]
+    changes = subprocess.run(
+        [*git, "rev-list", "HEAD", "--", ".copier-answers.yml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for newer, commit in zip([None, *changes], changes):
+        show = [*git, "show", f"{commit}:.copier-answers.yml"]
+        answers = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+        if str(yaml.safe_load(answers).get("_commit")) == version:
+            return "HEAD" if newer is None else f"{newer}^"
+    return None
+
+
+def clone(url: str, version: str, stack: Path) -> None:
+    """Clone the stack and check out the version the app was generated with (its _commit):
+    the stack's default branch may already be newer than this app."""
+    subprocess.run(["git", "clone", "--quiet", url, str(stack)], check=True)
+    commit = version_commit(stack, version) if version else "HEAD"
+    if commit is None:
+        sys.exit(
+            f"error: no commit of {url} is at template version {version} (the app's _commit): "
+            "update the app (copier update) or the stack to the same version"
+        )
+    subprocess.run(["git", "-C", str(stack), "checkout", "--quiet", commit], check=True)
+    print(f"Stack at template version {version or '(unrecorded)'}: {url} {commit}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dir", nargs="?", help="where it goes (default: stack_path)")
@@ -106,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if (stack / ".copier-answers.yml").is_file():
         print(f"Using the stack in {stack}")
     elif url:
-        clone = ["git", "clone", "--quiet", "--depth", "1", url, str(stack)]
-        subprocess.run(clone, check=True)
+        clone(url, str(answers.get("_commit") or ""), stack)
     else:
         generate(answers, args.dst_path, stack)
     if not args.no_link:

@@ -1,0 +1,81 @@
+"""The app's CI run here as its runner would: every `run` step of the GitHub workflow's
+backend and frontend jobs, in a fresh clone of a generated app, against a real PostgreSQL.
+The `uses` steps are this machine's: the clone is the checkout, a venv of the Python that
+.python-version names is setup-python, the installed Node is setup-node."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import record_timing, run
+
+pytestmark = pytest.mark.slow
+
+WORKFLOW = ".github/workflows/ci.yml"
+
+
+def python_for(version: str) -> str:
+    """An interpreter of that version, as setup-python installs it: on PATH or from pyenv."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(map(str, pyenv.glob(f"versions/{version}.*/bin/python{version}")))
+    for candidate in filter(None, candidates):
+        if run(candidate, "-c", "pass", check=False).returncode == 0:
+            return candidate
+    raise AssertionError(f"python{version} (the app's .python-version) is needed: install it")
+
+
+def checkout(app: Path, runner: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh clone of the app and the runner's environment: its Python first on PATH."""
+    clone = runner / "checkout"
+    run("git", "clone", "--quiet", app, clone)
+    version = (clone / ".python-version").read_text().strip()
+    python = python_for(version)
+    venv = runner / "python"
+    run(python, "-m", "venv", venv)
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    return clone, {"PATH": path, "RUNNER_TEMP": str(runner / "temp"), "VIRTUAL_ENV": str(venv)}
+
+
+def run_steps(app: Path, runner: Path, job: str, postgres: dict, change=None) -> str | None:
+    """Run the job's `run` steps in a fresh checkout (changed by `change(clone)` first);
+    returns the first step that failed, or None."""
+    spec = yaml.safe_load((app / WORKFLOW).read_text())["jobs"][job]
+    clone, runner_env = checkout(app, runner)
+    if change:
+        change(clone)
+    # The job's services listen on this machine: the real PostgreSQL of the tests.
+    env = {**spec.get("env", {}), **postgres, **runner_env}
+    steps = [step for step in spec["steps"] if "run" in step]
+    assert any("get_stack.py" in step["run"] for step in steps)
+    for step in steps:
+        cwd = clone / step.get("working-directory", ".")
+        result = run("bash", "-e", "-c", step["run"], cwd=cwd, env=env, check=False)
+        if result.returncode != 0:
+            print(f"`{step['run']}` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            return step["run"]
+    assert run("git", "status", "--porcelain", cwd=clone).stdout == ""
+    return None
+
+
+@pytest.mark.parametrize("job", ["backend", "frontend"])
+def test_app_ci_job_passes_on_the_generated_app(generate, postgres, tmp_path, job):
+    start = time.monotonic()
+    assert run_steps(generate().app, tmp_path / "runner", job, postgres) is None
+    record_timing(f"[app CI] {job} job, installs included", time.monotonic() - start)
+
+
+def test_app_ci_fails_on_a_model_change_without_its_migration(generate, postgres, tmp_path):
+    def add_field(clone: Path) -> None:
+        body = "    body = models.TextField(blank=True)\n"
+        pinned = "    pinned = models.BooleanField(default=False)\n"
+        models = clone / "backend/notes/models.py"
+        models.write_text(models.read_text().replace(body, body + pinned))
+
+    failed = run_steps(generate().app, tmp_path / "runner", "backend", postgres, add_field)
+    assert failed == "python manage.py makemigrations --check --dry-run"
