@@ -123,3 +123,26 @@ def test_stack_pre_commit_config_passes_on_the_stack(generate, tmp_path):
     shutil.copytree(generate().stack, stack, symlinks=True)
     run(tool("pre-commit"), "run", "--all-files", cwd=stack)
     assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
+
+
+def test_dev_caddyfile_validates_and_is_formatted(generate, tmp_path):
+    caddyfile = generate().stack / "caddy/Caddyfile.dev"
+    env = {"DOMAIN": "localhost", "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    run(tool("caddy"), "validate", "--config", caddyfile, "--adapter", "caddyfile", env=env)
+    assert run(tool("caddy"), "fmt", caddyfile).stdout == caddyfile.read_text()
+
+
+def test_dev_compose_override_changes_only_what_development_needs(generate):
+    app = generate().app
+    files = ["-f", "docker-compose.app.yml", "-f", "docker-compose.dev.yml"]
+    config = run("docker", "compose", *files, "config", "--format", "json", cwd=app).stdout
+    services = json.loads(config)["services"]
+    production = compose_config(app)["services"]
+    for name, service in services.items():
+        assert service["image"] == production[name]["image"], f"{name}: another image"
+    assert services["backend"]["command"] == ["dev"]
+    (code,) = [m for m in services["backend"]["volumes"] if m["target"] == "/app"]
+    assert not code.get("read_only"), "makemigrations cannot write the app's migrations"
+    (db_port,) = services["db"]["ports"]
+    assert db_port["host_ip"] == "127.0.0.1"
+    assert {name for name, s in services.items() if s.get("ports")} == {"caddy", "db"}
