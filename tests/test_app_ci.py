@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import record_timing, run
+from helpers import ENV, TEMPLATE_VERSION, record_timing, run
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,44 @@ def test_app_ci_fails_on_a_model_change_without_its_migration(generate, postgres
 
     failed = run_steps(generate().app, tmp_path / "runner", "backend", postgres, add_field)
     assert failed == "python manage.py makemigrations --check --dry-run"
+
+
+def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, tmp_path):
+    """The stack's default branch moved on to a newer template version (its update came
+    first); the app's CI still gets the stack as it was at the app's version."""
+    app, stack = pair_copy
+    answers = stack / ".copier-answers.yml"
+    at_app_version = run("git", "rev-parse", "HEAD", cwd=stack).stdout.strip()
+    (stack / "NOTES.md").write_text("A team's commit at the same version.\n")
+    run("git", "add", "NOTES.md", cwd=stack)
+    run("git", "commit", "--quiet", "-m", "Notes", cwd=stack, env=ENV)
+    last_at_app_version = run("git", "rev-parse", "HEAD", cwd=stack).stdout.strip()
+    assert last_at_app_version != at_app_version
+    answers.write_text(
+        answers.read_text().replace(f"_commit: {TEMPLATE_VERSION}", "_commit: 100.0.0")
+    )
+    run("git", "commit", "--quiet", "--all", "-m", "Update to 100.0.0", cwd=stack, env=ENV)
+
+    clone = tmp_path / "ci checkout"
+    run("git", "clone", "--quiet", app, clone)
+    ci_stack = tmp_path / "runner temp" / "stack"
+    got = run(
+        sys.executable, clone / "scripts/get_stack.py", ci_stack, env={"STACK_REPO_URL": str(stack)}
+    )
+    assert f"Stack at template version {TEMPLATE_VERSION}" in got.stdout
+    assert run("git", "rev-parse", "HEAD", cwd=ci_stack).stdout.strip() == last_at_app_version
+    assert (clone / "docker-compose.app.yml").resolve().is_relative_to(ci_stack)
+
+    app_answers = clone / ".copier-answers.yml"
+    app_answers.write_text(
+        app_answers.read_text().replace(f"_commit: {TEMPLATE_VERSION}", "_commit: 98.5.0")
+    )
+    failed = run(
+        sys.executable,
+        clone / "scripts/get_stack.py",
+        tmp_path / "other",
+        check=False,
+        env={"STACK_REPO_URL": str(stack)},
+    )
+    assert failed.returncode == 1
+    assert "no commit of" in failed.stderr and "at template version 98.5.0" in failed.stderr
