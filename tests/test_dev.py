@@ -158,8 +158,10 @@ def test_database_is_published_on_localhost_in_dev_mode_only(dev):
 
 def test_make_up_returns_to_production_without_a_rebuild(dev):
     images = dev.images()
+    start = time.monotonic()
     run("make", "up", cwd=dev.app)
     dev.compose("up", "-d", "--wait")  # only waits
+    record_timing("[dev] make up back to production, healthy", time.monotonic() - start)
     commands = service_commands(dev)
     assert "web" in commands["backend"] and "build.sh" in commands["frontend"]
     (db,) = [c for c in dev.containers() if c["Service"] == "db"]
