@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pexpect
@@ -154,6 +157,32 @@ def test_database_is_published_on_localhost_in_dev_mode_only(dev):
     port = int(dev.compose("port", "db", "5432").stdout.strip().rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5):
         pass
+
+
+def test_make_dev_local_uses_the_database_make_dev_publishes(dev):
+    """Without LOCAL_DB_*, the backend on this machine reaches the db of DB_DEV_PORT."""
+    backend, vite = free_port(), free_port()
+    server = subprocess.Popen(
+        ["make", "dev-local", f"BACKEND_PORT={backend}", f"VITE_PORT={vite}"],
+        cwd=dev.app,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        notes = f"http://127.0.0.1:{backend}/api/notes/"
+
+        def titles() -> list[str]:
+            try:
+                with urllib.request.urlopen(notes, timeout=5) as response:
+                    return [note["title"] for note in json.loads(response.read())]
+            except OSError:
+                return []
+
+        wait_for(lambda: titles() == ["pinned?"], "runserver on this machine", 600)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
 
 
 def test_make_up_returns_to_production_without_a_rebuild(dev):
