@@ -1,0 +1,262 @@
+"""Running it for years, under steady load: a deploy fails no request, a backend restart fails
+no request, migrations run once per deploy, each service comes back by itself from a crash
+(its main process SIGKILLed from the host), every service has a memory limit and capped logs,
+and a .env whose database password does not match the volume is explained.
+
+One deployment (the default variant) for the module; the tests run in file order, the deploy
+first, the crashes last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from deployments import Load, bundle, deployment_of, health, read_dotenv, set_env
+from helpers import edit, record_timing, run, wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SERVICES = ("caddy", "backend", "frontend", "db")
+
+
+@pytest.fixture(scope="module")
+def deployment(template, tmp_path_factory):
+    base = tmp_path_factory.mktemp("operations") / "ops e2e"
+    with deployment_of(template, base, "operations", app_packages=False) as deployment:
+        yield deployment
+
+
+def inspect(container: str) -> dict:
+    return json.loads(run("docker", "inspect", container).stdout)[0]
+
+
+def container_of(deployment, service: str) -> str:
+    return deployment.compose("ps", "--all", "--quiet", service).stdout.strip()
+
+
+def report(name: str, load: Load, outcomes) -> str:
+    failed = [o for o in outcomes if o.status == 0 or o.status >= 500]
+    posts = [o for o in outcomes if o.method == "POST"]
+    p99 = load.percentile(0.99, outcomes)
+    line = (
+        f"[{name}] {len(outcomes)} requests ({len(posts)} POST), {len(failed)} failed "
+        f"({sum(o.method == 'POST' for o in failed)} POST), p99 {p99 * 1000:.0f} ms"
+    )
+    print(line)
+    for o in failed[:20]:
+        print(f"  {o.method} {o.path}: {o.status} {o.error}")
+    return line
+
+
+def served(deployment, path="/") -> bool:
+    try:
+        return deployment.fetch(path)[0] == 200
+    except OSError:
+        return False
+
+
+def test_deploy_under_load_fails_no_request(deployment):
+    """The app README's deploy (`git pull` brought the code, then `make deploy`)."""
+    edit(
+        deployment.app / "backend/core/views.py",
+        'body = {"status": "ok"}',
+        'body = {"status": "ok", "release": "2"}',
+    )
+    edit(
+        deployment.app / "frontend/src/pages/Home.tsx",
+        "<h1>Notes</h1>",
+        "<h1>Notes, deployed without a failed request</h1>",
+    )
+    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
+    images = deployment.images()
+
+    with Load(deployment) as load:
+        time.sleep(2)
+        start = time.monotonic()
+        result = run("make", "deploy", cwd=deployment.app)
+        wait_for(lambda: (health(deployment) or {}).get("release") == "2", "the new API", 60)
+        wait_for(lambda: b"without a failed request" in bundle(deployment), "the new bundle", 60)
+        seconds = time.monotonic() - start
+        during = load.since(start)
+        time.sleep(2)
+
+    print(result.stdout)
+    assert re.search(r"^Deployed .* in [0-9.]+s$", result.stdout, re.M), result.stdout
+    record_timing("[operations] make deploy to new code and bundle", seconds)
+    record_timing("[operations] p99 latency during deploy", load.percentile(0.99, during))
+    report("deploy", load, during)
+    assert len(during) > 50
+    assert not [o for o in load.outcomes if o.status == 0 or o.status >= 500], load.summary()
+    assert deployment.images() == images, "a deploy rebuilds no image"
+    # Neither Caddy nor the database was restarted.
+    for service in ("caddy", "db"):
+        assert inspect(container_of(deployment, service))["RestartCount"] == 0
+
+
+def test_migrations_run_once_per_deploy_not_per_backend_start(deployment):
+    migrate = container_of(deployment, "migrate")
+    assert inspect(migrate)["HostConfig"]["RestartPolicy"]["Name"] == "no"
+    assert inspect(migrate)["State"]["ExitCode"] == 0
+    started = inspect(migrate)["State"]["StartedAt"]
+    backend = container_of(deployment, "backend")
+    restarts = inspect(backend)["RestartCount"]
+    for _ in range(2):  # a crashing backend
+        pid = inspect(backend)["State"]["Pid"]
+        run("kill", "-9", str(pid))
+
+        def restarted(pid=pid) -> bool:
+            state = inspect(backend)["State"]
+            return state["Running"] and state["Pid"] != pid
+
+        wait_for(restarted, "the engine to restart the backend", 60)
+        wait_for(lambda: health(deployment) is not None, "the site", 120)
+    assert inspect(backend)["RestartCount"] >= restarts + 2
+    assert inspect(migrate)["State"]["StartedAt"] == started, "the migrations ran again"
+    logs = deployment.compose("logs", "--no-color", "backend").stdout
+    assert "Operations to perform" not in logs
+    assert "Operations to perform" in deployment.compose("logs", "migrate").stdout
+
+
+def test_a_backend_restart_fails_no_request(deployment):
+    """The literal `docker compose restart backend` (.env names the compose file)."""
+    with Load(deployment) as load:
+        time.sleep(2)
+        start = time.monotonic()
+        run("docker", "compose", "restart", "backend", cwd=deployment.app)
+        wait_for(lambda: health(deployment) is not None, "the backend", 120)
+        time.sleep(2)
+        during = load.since(start)
+    record_timing("[operations] p99 latency during backend restart", load.percentile(0.99, during))
+    report("restart backend", load, during)
+    assert not load.failures, load.summary()
+
+
+def test_every_service_has_a_memory_limit_and_capped_logs(deployment):
+    containers = deployment.compose("ps", "--all", "--quiet").stdout.split()
+    seen = set()
+    for container in containers:
+        details = inspect(container)
+        service = details["Config"]["Labels"]["com.docker.compose.service"]
+        seen.add(service)
+        memory = details["HostConfig"]["Memory"]
+        assert 128 * 2**20 <= memory <= 2 * 2**30, (service, memory)
+        log = details["HostConfig"]["LogConfig"]
+        assert log["Type"] == "json-file", service
+        assert log["Config"] == {"max-size": "10m", "max-file": "5"}, service
+    assert seen == {*SERVICES, "migrate"}
+    # gunicorn's workers fit in the backend's limit, with room to spare.
+    backend = container_of(deployment, "backend")
+    stats = run("docker", "stats", "--no-stream", "--format", "{{.MemPerc}}", backend).stdout
+    print(f"backend memory use: {stats.strip()} of its limit")
+    assert float(stats.strip().rstrip("%")) < 75
+
+
+def test_a_wrong_database_password_is_explained(deployment):
+    dotenv = deployment.app / ".env"
+    saved = dotenv.read_text()
+    try:
+        set_env(dotenv, POSTGRES_PASSWORD="regenerated-not-the-volumes")
+        result = deployment.compose("run", "--rm", "--no-deps", "-T", "migrate", check=False)
+    finally:
+        dotenv.write_text(saved)
+    assert result.returncode != 0
+    project = read_dotenv(dotenv)["COMPOSE_PROJECT_NAME"]
+    message = result.stderr
+    assert "the database refuses POSTGRES_PASSWORD of the app's .env" in message, message
+    assert "put back the .env it was created with" in message
+    assert f"docker volume rm {project}_pgdata" in message
+
+
+def test_caddy_and_django_log_to_the_data_folder_rotated(deployment):
+    env = read_dotenv(deployment.app / ".env")
+    logs = Path(env["DATA_ROOT"]) / deployment.project / "logs"
+    assert logs.stat().st_uid == 10001  # the backend's user; Caddy runs as root
+    missing = f"/api/no-such-endpoint-{time.time_ns()}/"
+    assert deployment.fetch(missing)[0] == 404
+
+    def logged(name: str, text: str) -> bool:
+        return (logs / name).is_file() and text in (logs / name).read_text(errors="replace")
+
+    wait_for(lambda: logged("caddy-access.log", missing), "the request in Caddy's access log")
+    wait_for(lambda: logged("django.log", f"Not Found: {missing}"), "the 404 in Django's log")
+
+    # Caddy rolls its access log at 10 MiB and keeps 5 (its running config says so).
+    config = json.loads(
+        deployment.compose(
+            "exec", "-T", "caddy", "wget", "-q", "-O", "-", "http://127.0.0.1:2019/config/"
+        ).stdout
+    )
+    writers = [log["writer"] for log in config["logging"]["logs"].values() if "writer" in log]
+    assert {"output": "file", "filename": "/srv/logs/caddy-access.log"}.items() <= writers[
+        0
+    ].items()
+    assert (writers[0]["roll_size_mb"], writers[0]["roll_keep"]) == (10, 5)
+
+    # Django's log rolls over at 10 MB: 11 MB written through its configured handler.
+    deployment.compose(
+        "exec",
+        "-T",
+        "backend",
+        "python",
+        "-c",
+        "import django; django.setup(); import logging; "
+        "[logging.getLogger('ops.test').warning('x' * 1000) for _ in range(11_000)]",
+    )
+    sizes = {p.name: p.stat().st_size for p in logs.glob("django.log*")}
+    assert "django.log.1" in sizes, sizes
+    assert all(size <= 10 * 2**20 for size in sizes.values()), sizes
+
+
+def test_a_restart_of_everything_is_not_broken(deployment):
+    """The seed's literal `docker compose restart`, in the app's folder."""
+    title = f"Kept across a restart {time.time_ns()}"
+    deployment.json("/api/notes/", {"title": title, "body": ""}, 201)
+    start = time.monotonic()
+    run("docker", "compose", "restart", cwd=deployment.app)
+    wait_for(lambda: health(deployment) is not None and served(deployment), "the site", 180)
+    record_timing("[operations] docker compose restart (everything)", time.monotonic() - start)
+    assert inspect(container_of(deployment, "migrate"))["State"]["ExitCode"] == 0
+    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_crashed_service_comes_back_by_itself(deployment, service):
+    """SIGKILL of the service's main process (a crash: the restart policy applies)."""
+    container = container_of(deployment, service)
+    before = inspect(container)
+    with Load(deployment) as load:
+        time.sleep(1)
+        start = time.monotonic()
+        run("kill", "-9", str(before["State"]["Pid"]))
+
+        def back() -> bool:
+            state = inspect(container)["State"]
+            return (
+                state["Running"]
+                and state["Pid"] != before["State"]["Pid"]
+                and health(deployment) is not None
+                and served(deployment, "/")
+            )
+
+        wait_for(back, f"{service} after a crash", 180)
+        seconds = time.monotonic() - start
+        time.sleep(1)
+        during = load.since(start)
+    record_timing(f"[operations] recovery after SIGKILL of {service}", seconds)
+    report(f"kill -9 {service}", load, during)
+    assert inspect(container)["RestartCount"] == before["RestartCount"] + 1
+    assert (health(deployment) or {}).get("database") == "ok"
+
+
+def test_make_logs_still_follows_everything(deployment):
+    result = subprocess.run(
+        ["timeout", "5", "make", "logs"], cwd=deployment.app, capture_output=True, text=True
+    )
+    assert result.returncode == 124
+    for service in SERVICES:
+        assert re.search(rf"^{service}-1 +\|", result.stdout, re.M), service
