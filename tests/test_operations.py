@@ -10,13 +10,26 @@ first, the crashes last.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from deployments import Load, bundle, deployment_of, health, read_dotenv, set_env
+from deployments import (
+    STACK_IMAGES,
+    Deployment,
+    Load,
+    bundle,
+    deployment_of,
+    health,
+    listen_on_free_ports,
+    read_dotenv,
+    set_env,
+    unique_project,
+)
 from helpers import edit, record_timing, run, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -260,3 +273,116 @@ def test_make_logs_still_follows_everything(deployment):
     assert result.returncode == 124
     for service in SERVICES:
         assert re.search(rf"^{service}-1 +\|", result.stdout, re.M), service
+
+
+# ---- A restart of the Docker engine --------------------------------------------------------
+# On an engine of its own (its own data root, exec root, socket, containerd namespace, no
+# default bridge, no iptables rules, its own address pool): the shared engine, which other
+# checkouts' tests use, is never restarted.
+
+ENGINE = Path("/tmp/ops-engine")  # short: unix socket paths have a length limit
+SHARED_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+
+
+def start_engine() -> subprocess.Popen:
+    ENGINE.mkdir(exist_ok=True)
+    engine = subprocess.Popen(
+        [
+            "dockerd",
+            f"--data-root={ENGINE}/data",
+            f"--exec-root={ENGINE}/exec",
+            f"--pidfile={ENGINE}/docker.pid",
+            f"--host=unix://{ENGINE}/docker.sock",
+            "--bridge=none",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--default-address-pool=base=10.213.0.0/16,size=24",
+            "--containerd-namespace=ops-engine",
+            "--containerd-plugins-namespace=ops-engine-plugins",
+        ],
+        stdout=(ENGINE / "dockerd.log").open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    host = {"DOCKER_HOST": f"unix://{ENGINE}/docker.sock"}
+    wait_for(lambda: run("docker", "info", env=host, check=False).returncode == 0, "dockerd", 60)
+    return engine
+
+
+def stop_engine(engine: subprocess.Popen) -> None:
+    engine.terminate()  # as `systemctl stop docker`: containers are stopped, not removed
+    engine.wait(timeout=120)
+
+
+@pytest.fixture
+def own_engine(monkeypatch):
+    """DOCKER_HOST of a second engine, started for this test and removed afterwards."""
+    assert not ENGINE.exists(), f"{ENGINE} is left from an earlier run: remove it"
+    engine = start_engine()
+    state = {"engine": engine}
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{ENGINE}/docker.sock")
+    try:
+        yield state
+    finally:
+        if state["engine"].poll() is None:
+            stop_engine(state["engine"])
+        subprocess.run(["umount", "-R", f"{ENGINE}/data"], capture_output=True)
+        shutil.rmtree(ENGINE, ignore_errors=True)
+
+
+def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_engine, tmp_path):
+    """The app deployed again (a copy of its folder, a project, ports and DATA_ROOT of its own)
+    on an engine of its own, with the images built for `deployment`; then that engine is
+    stopped and started as a server reboot would."""
+    version = run(deployment.stack / "install.sh", "--version").stdout.strip()
+    project = unique_project("igny8")
+    images = [f"{deployment.project}-{service}:{version}" for service in STACK_IMAGES]
+    postgres = run(
+        "docker",
+        "compose",
+        "config",
+        "--images",
+        "db",
+        cwd=deployment.app,
+        env=SHARED_ENGINE,
+    ).stdout.split()
+    saved = subprocess.Popen(
+        ["docker", "save", *images, *postgres],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **SHARED_ENGINE},
+    )
+    run_with_stdin(["docker", "load"], saved)
+    for image in images:
+        run("docker", "tag", image, image.replace(deployment.project, project, 1))
+
+    app = deployment.app.with_name("igny8 on its own engine")
+    shutil.copytree(deployment.app, app, symlinks=True)
+    url = listen_on_free_ports(app, project)
+    set_env(app / ".env", DATA_ROOT=str(tmp_path / "data root"))
+    run(deployment.stack / "stack", "install", "--app", app)  # the data folders
+    moved = Deployment("engine restart", app, deployment.stack, url, tmp_path / "ca.crt")
+    try:
+        moved.up()
+        title = f"Kept across an engine restart {time.time_ns()}"
+        moved.json("/api/notes/", {"title": title, "body": ""}, 201)
+
+        stop_engine(own_engine["engine"])
+        start = time.monotonic()
+        own_engine["engine"] = start_engine()
+        wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
+        record_timing(
+            "[operations] engine restart: engine up to site serving", time.monotonic() - start
+        )
+        assert title in [note["title"] for note in moved.json("/api/notes/")]
+        states = {c["Service"]: c["State"] for c in moved.containers()}
+        assert {states[s] for s in SERVICES} == {"running"}, states
+    finally:
+        print(moved.down())
+        run(deployment.stack / "stack", "install", "--app", deployment.app, check=False)
+
+
+def run_with_stdin(command: list[str], source: subprocess.Popen) -> None:
+    result = subprocess.run(command, stdin=source.stdout, capture_output=True, text=True)
+    source.stdout.close()
+    assert source.wait() == 0, "docker save failed"
+    assert result.returncode == 0, result.stderr
