@@ -235,6 +235,11 @@ def test_a_restart_of_everything_is_not_broken(deployment):
     record_timing("[operations] docker compose restart (everything)", time.monotonic() - start)
     assert inspect(container_of(deployment, "migrate"))["State"]["ExitCode"] == 0
     assert title in [note["title"] for note in deployment.json("/api/notes/")]
+    # The seed's other literal command, from the stack's folder: the same deployment.
+    compose_file = deployment.app / "docker-compose.app.yml"
+    run("docker", "compose", "-f", compose_file, "up", "-d", "--wait", cwd=deployment.stack)
+    assert {c["Name"].rsplit("-", 2)[0] for c in deployment.containers()} == {deployment.project}
+    assert title in [note["title"] for note in deployment.json("/api/notes/")]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -270,9 +275,10 @@ def test_make_logs_still_follows_everything(deployment):
     result = subprocess.run(
         ["timeout", "5", "make", "logs"], cwd=deployment.app, capture_output=True, text=True
     )
-    assert result.returncode == 124
-    for service in SERVICES:
-        assert re.search(rf"^{service}-1 +\|", result.stdout, re.M), service
+    assert result.returncode == 124  # still following when stopped
+    logs = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout)  # colours, line control
+    for service in (*SERVICES, "migrate"):
+        assert re.search(rf"^{service}-1 +\|", logs, re.M), service
 
 
 # ---- A restart of the Docker engine --------------------------------------------------------
