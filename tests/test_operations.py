@@ -282,34 +282,40 @@ def test_make_logs_still_follows_everything(deployment):
 
 
 # ---- A restart of the Docker engine --------------------------------------------------------
-# On an engine of its own (its own data root, exec root, socket, containerd namespace, no
-# default bridge, no iptables rules, its own address pool): the shared engine, which other
-# checkouts' tests use, is never restarted.
+# On an engine of its own (its own data root, exec root, socket, containerd namespace, default
+# bridge and address pool, no iptables rules of its own): the shared engine, which other
+# checkouts' tests use, is never restarted. Never --bridge=none: dockerd then deletes docker0,
+# the shared engine's default bridge.
 
 ENGINE = Path("/tmp/ops-engine")  # short: unix socket paths have a length limit
 SHARED_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+BRIDGE, BRIDGE_ADDRESS = "opsengine0", "10.214.0.1/24"
+POOL = "10.213.0.0/16"  # the compose networks of the engine
+# Its bridges' traffic passes the host's FORWARD chain (br_netfilter), whose policy the shared
+# engine sets to DROP: accept what stays within its addresses (DOCKER-USER is for such rules).
+FORWARD_RULE = ["DOCKER-USER", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]
 
 
 def start_engine() -> subprocess.Popen:
-    ENGINE.mkdir(exist_ok=True)
-    engine = subprocess.Popen(
-        [
-            "dockerd",
-            f"--data-root={ENGINE}/data",
-            f"--exec-root={ENGINE}/exec",
-            f"--pidfile={ENGINE}/docker.pid",
-            f"--host=unix://{ENGINE}/docker.sock",
-            "--bridge=none",
-            "--iptables=false",
-            "--ip6tables=false",
-            "--default-address-pool=base=10.213.0.0/16,size=24",
-            "--containerd-namespace=ops-engine",
-            "--containerd-plugins-namespace=ops-engine-plugins",
-        ],
-        stdout=(ENGINE / "dockerd.log").open("a"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (ENGINE / "dockerd.log").open("a") as log:
+        engine = subprocess.Popen(
+            [
+                "dockerd",
+                f"--data-root={ENGINE}/data",
+                f"--exec-root={ENGINE}/exec",
+                f"--pidfile={ENGINE}/docker.pid",
+                f"--host=unix://{ENGINE}/docker.sock",
+                f"--bridge={BRIDGE}",
+                "--iptables=false",
+                "--ip6tables=false",
+                f"--default-address-pool=base={POOL},size=24",
+                "--containerd-namespace=ops-engine",
+                "--containerd-plugins-namespace=ops-engine-plugins",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     host = {"DOCKER_HOST": f"unix://{ENGINE}/docker.sock"}
     wait_for(lambda: run("docker", "info", env=host, check=False).returncode == 0, "dockerd", 60)
     return engine
@@ -324,15 +330,21 @@ def stop_engine(engine: subprocess.Popen) -> None:
 def own_engine(monkeypatch):
     """DOCKER_HOST of a second engine, started for this test and removed afterwards."""
     assert not ENGINE.exists(), f"{ENGINE} is left from an earlier run: remove it"
-    engine = start_engine()
-    state = {"engine": engine}
-    monkeypatch.setenv("DOCKER_HOST", f"unix://{ENGINE}/docker.sock")
+    ENGINE.mkdir()
+    run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE)
+    run("ip", "link", "set", BRIDGE, "up")
+    run("iptables", "-I", *FORWARD_RULE)
+    state = {}
     try:
+        state["engine"] = start_engine()
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{ENGINE}/docker.sock")
         yield state
     finally:
-        if state["engine"].poll() is None:
+        if "engine" in state and state["engine"].poll() is None:
             stop_engine(state["engine"])
-        subprocess.run(["umount", "-R", f"{ENGINE}/data"], capture_output=True)
+        run("iptables", "-D", *FORWARD_RULE, check=False)
+        run("ip", "link", "delete", BRIDGE, check=False)
         shutil.rmtree(ENGINE, ignore_errors=True)
 
 
