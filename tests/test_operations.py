@@ -111,6 +111,24 @@ def test_deploy_under_load_fails_no_request(deployment):
         assert inspect(container_of(deployment, service))["RestartCount"] == 0
 
 
+def test_a_deploy_whose_frontend_does_not_build_says_so_and_the_old_release_serves(deployment):
+    home = deployment.app / "frontend/src/pages/Home.tsx"
+    good = home.read_text()
+    edit(home, "<h1>", "<h1>{notDefinedAnywhere}")
+    result = run("make", "deploy", cwd=deployment.app, check=False)
+    assert result.returncode != 0
+    assert "error: the frontend build failed; the site still serves the previous release" in (
+        result.stderr
+    ), result.stderr
+    assert "notDefinedAnywhere" in result.stderr  # the compiler's message
+    assert b"without a failed request" in bundle(deployment)
+
+    home.write_text(good)  # fixed: the next deploy serves it
+    run("make", "deploy", cwd=deployment.app)
+    assert b"without a failed request" in bundle(deployment)
+    assert inspect(container_of(deployment, "frontend"))["State"]["Running"]
+
+
 def test_migrations_run_once_per_deploy_not_per_backend_start(deployment):
     migrate = container_of(deployment, "migrate")
     assert inspect(migrate)["HostConfig"]["RestartPolicy"]["Name"] == "no"

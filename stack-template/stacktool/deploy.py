@@ -69,6 +69,13 @@ class Compose:
     def state(self, service: str) -> str:
         return self.run("ps", "--all", "--format", "{{.State}}", service).strip()
 
+    def restarts(self, service: str) -> int:
+        """How often the engine restarted the service's container (after it failed)."""
+        container = self.run("ps", "--all", "--quiet", service).strip()
+        inspect = ["docker", "inspect", "--format", "{{.RestartCount}}", container]
+        result = subprocess.run(inspect, capture_output=True, text=True, check=False)
+        return int(result.stdout.strip() or 0)
+
 
 def deploy(stack: Path, app: Path | None) -> list[str]:
     app = app or links.linked_app(stack)
@@ -81,7 +88,7 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
         )
     compose = Compose(app)
     running = compose.running()
-    missing = {"backend", "frontend", "caddy", "db"} - running
+    missing = {"backend", "caddy", "db"} - running  # the frontend may be failing to build
     if missing:
         raise StackError(
             f"not running: {', '.join(sorted(missing))}. A deploy reloads a running site: "
@@ -95,7 +102,9 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
 
     print("Reloading the backend (gunicorn, gracefully)", flush=True)
     old_workers = set(compose.run("exec", "-T", "backend", "python", "-c", WORKERS).split())
-    old_release = compose.run("exec", "-T", "frontend", "readlink", "/srv/www/current").strip()
+    old_release = compose.run(
+        "exec", "-T", "frontend", "readlink", "/srv/www/current", check=False
+    ).strip()
     # Sent from inside: `docker compose kill -s HUP` would make the engine count the
     # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
     compose.run("exec", "-T", "backend", "python", "-c", RELOAD)
@@ -105,10 +114,11 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
         compose.run("restart", "--no-deps", *celery)
     print("Building the new frontend release beside the served one", flush=True)
     compose.run("restart", "--no-deps", "frontend")
+    frontend_restarts = compose.restarts("frontend")
 
     wait_for_backend(compose, old_workers)
     said.append(f"Backend reloaded: new code served after {time.monotonic() - start:.1f}s")
-    release = wait_for_frontend(compose, old_release)
+    release = wait_for_frontend(compose, old_release, frontend_restarts)
     said.append(f"Frontend {release} served after {time.monotonic() - start:.1f}s")
     said.append(f"Deployed {app} in {time.monotonic() - start:.1f}s")
     return said
@@ -137,8 +147,9 @@ def _answers(compose: Compose) -> bool:
     return True
 
 
-def wait_for_frontend(compose: Compose, old_release: str) -> str:
-    """Until /srv/www/current points at a new release; returns its name."""
+def wait_for_frontend(compose: Compose, old_release: str, restarts: int) -> str:
+    """Until /srv/www/current points at a new release; returns its name. A build that fails
+    exits the container, which the engine then restarts: that is reported."""
     deadline = time.monotonic() + FRONTEND_BUILD_TIMEOUT
     while time.monotonic() < deadline:
         if compose.state("frontend") == "running":
@@ -148,7 +159,8 @@ def wait_for_frontend(compose: Compose, old_release: str) -> str:
             if current and current != old_release:
                 return current.rsplit("/", 1)[-1]
         time.sleep(1)
-        if compose.state("frontend") in ("restarting", "exited"):
+        failed = compose.restarts("frontend") > restarts
+        if failed or compose.state("frontend") in ("restarting", "exited"):
             logs = compose.run("logs", "--tail", "30", "frontend", check=False)
             raise StackError(
                 "the frontend build failed; the site still serves the previous release "

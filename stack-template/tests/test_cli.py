@@ -22,7 +22,8 @@ class DataFoldersTest(unittest.TestCase):
 
     def test_folders_follow_data_root_and_the_deployment_name(self):
         self.assertEqual(
-            cli.data_folders(self.stack, self.app), [self.data / "shop/media", self.data / "shop/logs"]
+            cli.data_folders(self.stack, self.app),
+            [self.data / "shop/media", self.data / "shop/logs"],
         )
         self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME=staging\n")
         self.assertEqual(

@@ -35,7 +35,7 @@ class DeployTest(unittest.TestCase):
     def test_a_site_that_does_not_run_is_started_first(self):
         (self.app / deploy.COMPOSE_FILE).write_text("services: {}\n")
         running = mock.patch.object(subprocess, "run", compose_answering("db\nbackend\n"))
-        with running, self.assertRaisesRegex(StackError, r"not running: caddy, frontend.*make up"):
+        with running, self.assertRaisesRegex(StackError, r"not running: caddy\. .*make up"):
             deploy.deploy(self.stack, self.app)
 
     def test_a_failing_step_says_the_old_release_still_serves(self):
