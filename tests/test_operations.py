@@ -301,14 +301,15 @@ def test_make_logs_still_follows_everything(deployment):
 
 # ---- A restart of the Docker engine --------------------------------------------------------
 # On an engine of its own (its own data root, exec root, socket, containerd namespace, default
-# bridge and address pool, no iptables rules of its own): the shared engine, which other
-# checkouts' tests use, is never restarted. Never --bridge=none: dockerd then deletes docker0,
-# the shared engine's default bridge.
+# bridge, no iptables rules of its own): the shared engine, which other checkouts' tests use,
+# is never restarted. Two flags would make it delete docker0, the shared engine's default
+# bridge: --bridge=none (on every start) and --default-address-pool (on a restart, dockerd
+# 26's configureNetworking). So the compose network is made beforehand, with its own subnet.
 
 ENGINE = Path("/tmp/ops-engine")  # short: unix socket paths have a length limit
 SHARED_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock"}
 BRIDGE, BRIDGE_ADDRESS = "opsengine0", "10.214.0.1/24"
-POOL = "10.213.0.0/16"  # the compose networks of the engine
+POOL = "10.213.0.0/24"  # the deployment's compose network on that engine
 # Its bridges' traffic passes the host's FORWARD chain (br_netfilter), whose policy the shared
 # engine sets to DROP: accept what stays within its addresses (DOCKER-USER is for such rules).
 FORWARD_RULE = ["DOCKER-USER", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]
@@ -326,7 +327,6 @@ def start_engine() -> subprocess.Popen:
                 f"--bridge={BRIDGE}",
                 "--iptables=false",
                 "--ip6tables=false",
-                f"--default-address-pool=base={POOL},size=24",
                 "--containerd-namespace=ops-engine",
                 "--containerd-plugins-namespace=ops-engine-plugins",
             ],
@@ -394,6 +394,12 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
     app = deployment.app.with_name("igny8 on its own engine")
     shutil.copytree(deployment.app, app, symlinks=True)
     url = listen_on_free_ports(app, project)
+    run(
+        "docker", "network", "create", f"--subnet={POOL}",
+        "--label=com.docker.compose.network=default",
+        f"--label=com.docker.compose.project={project}",
+        f"{project}_default",
+    )  # fmt: skip
     set_env(app / ".env", DATA_ROOT=str(tmp_path / "data root"))
     run(deployment.stack / "stack", "install", "--app", app)  # the data folders
     moved = Deployment("engine restart", app, deployment.stack, url, tmp_path / "ca.crt")
@@ -402,9 +408,11 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
         title = f"Kept across an engine restart {time.time_ns()}"
         moved.json("/api/notes/", {"title": title, "body": ""}, 201)
 
+        shared_bridge = Path("/sys/class/net/docker0").exists()
         stop_engine(own_engine["engine"])
         start = time.monotonic()
         own_engine["engine"] = start_engine()
+        assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 was deleted"
         wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
         record_timing(
             "[operations] engine restart: engine up to site serving", time.monotonic() - start
