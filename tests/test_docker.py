@@ -264,11 +264,11 @@ def test_deploy_without_rebuild(deployment, browser_home):
     run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
 
     start = time.monotonic()
-    deployment.compose("restart")
+    run("make", "deploy", cwd=deployment.app)  # the app README's deploy, after `git pull`
     wait_for(lambda: (health(deployment) or {}).get("release") == "2", "the new API answer", 180)
     wait_for(lambda: b"Notes, deployed again" in bundle(deployment), "the new frontend build", 180)
     text = page_text(deployment.url + "/", browser_home, "Notes, deployed again")
-    record_timing(f"[{deployment.name}] deploy: restart to new content", time.monotonic() - start)
+    record_timing(f"[{deployment.name}] make deploy to new content", time.monotonic() - start)
     assert "Notes, deployed again" in text
     assert deployment.images() == images, "an image was rebuilt"
 
@@ -330,12 +330,12 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
         titles = [note["title"] for note in server.json("/api/notes/")]
         assert titles == ["Written before the update"]
 
-        # Then app code, deployed the way both READMEs say: pull and restart, no rebuild.
+        # Then app code, deployed the way both READMEs say: pull and make deploy, no rebuild.
         edit(team.dev() / "frontend/src/pages/Home.tsx", "<h1>Notes</h1>", "<h1>Shop notes</h1>")
         team.commit(team.dev(), "New heading")
         images = server.images()
         deploy_line = readme_blocks(team.dev() / "README.md", "Deploying")[-1]
-        assert deploy_line == ["git pull && docker compose -f docker-compose.app.yml restart"]
+        assert deploy_line == ["git pull && make deploy"]
         Shell(server_app, docker=True).follow(deploy_line)
         wait_for(lambda: b"Shop notes" in bundle(server), "the pulled frontend code", 180)
         assert server.images() == images

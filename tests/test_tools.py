@@ -72,11 +72,23 @@ def test_compose_file_is_valid_and_follows_the_rules(generate, answers):
     app = generate(**answers).app
     services = compose_config(app)["services"]
     assert {"caddy", "backend", "frontend", "db"} <= set(services)
+    # The one-shot migrate service runs once per up or deploy; the rest run for good.
+    assert services["migrate"]["restart"] == "no"
+    assert services["migrate"]["command"] == ["migrate"]
     for name, service in services.items():
+        assert service["logging"]["options"]["max-size"], f"{name}'s log is not capped"
+        assert service["mem_limit"], f"{name} has no memory limit"
+        if name == "migrate":
+            continue
         assert "healthcheck" in service, f"{name} has no healthcheck"
         assert service["restart"] == "unless-stopped", name
-        for dependency in service.get("depends_on", {}).values():
-            assert dependency["condition"] == "service_healthy", name
+        for dependency, condition in service.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            )
+            assert condition["condition"] == expected, name
+        if name in ("backend", "worker", "beat"):
+            assert "migrate" in service["depends_on"], f"{name} does not wait for migrations"
         if name != "caddy":
             assert not service.get("ports"), f"{name} publishes ports"
     assert {p["target"] for p in services["caddy"]["ports"]} >= {80, 443}

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Backend container entrypoint: web | dev | worker | beat | any command.
+# Backend container entrypoint: migrate | web | dev | worker | beat | any command.
 set -eu
 
 stack_dir=/opt/stack
@@ -29,6 +29,16 @@ while True:
         connection.ensure_connection()
         break
     except OperationalError as exc:
+        if "password authentication failed" in str(exc):
+            settings = connection.settings_dict
+            sys.exit(
+                f"error: the database refuses POSTGRES_PASSWORD of the app's .env for user "
+                f"{settings['USER']!r}: the database volume was created with another password "
+                "(a lost or regenerated .env). Either put back the .env it was created with "
+                "(or the one in your backup), or, losing every record in it, reset the "
+                "database, in the app's folder: docker compose down && docker volume rm "
+                f"{os.environ.get('COMPOSE_PROJECT_NAME', 'PROJECT')}_pgdata && docker compose up -d"
+            )
         if time.monotonic() >= deadline:
             sys.exit(f"database not reachable after {timeout:g}s: {exc}")
         time.sleep(1)
@@ -36,17 +46,21 @@ PY
 }
 
 case "${1:-web}" in
+    migrate)
+        # The compose service `migrate`: once per deploy, before the web service starts.
+        django_package >/dev/null
+        wait_for_db
+        python "$stack_dir/manage.py" migrate --noinput
+        exec python "$stack_dir/manage.py" collectstatic --noinput
+        ;;
     web)
         package=$(django_package)
         wait_for_db
-        python "$stack_dir/manage.py" migrate --noinput
-        python "$stack_dir/manage.py" collectstatic --noinput
         exec gunicorn --config "$stack_dir/gunicorn.conf.py" "$package.wsgi:application"
         ;;
     dev)
         # Development mode (docker-compose.dev.yml): reloads on every change of the code.
         wait_for_db
-        python "$stack_dir/manage.py" migrate --noinput
         exec python "$stack_dir/manage.py" runserver 0.0.0.0:8000
         ;;
     worker)

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import dotenv, images, links
+from . import deploy, dotenv, images, links
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ def data_folders(stack: Path, app: Path) -> list[Path]:
         raise StackError(
             f"DATA_ROOT in {app / dotenv.ENV} must be an absolute path, e.g. DATA_ROOT=/data"
         )
-    return [Path(root) / images.project(stack, env) / "media"]
+    return [Path(root) / images.project(stack, env) / name for name in ("media", "logs")]
 
 
 def create_data_folders(stack: Path, app: Path) -> list[str]:
@@ -84,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
     job.add_argument("app", type=Path, metavar="APP")
     job = commands.add_parser("build", help="build the images (with the app's own packages)")
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job = commands.add_parser(
+        "deploy", help="deploy the app's new code: migrate, reload, rebuild, no request failed"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     commands.add_parser("version", help="print the template version of this stack")
     return top
 
@@ -99,6 +103,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = dotenv.sync(args.app)
         elif args.command == "build":
             said = build(stack, args.app)[1]
+        elif args.command == "deploy":
+            said = deploy.deploy(stack, args.app)
         else:
             said = [images.version(stack)]
     except StackError as error:

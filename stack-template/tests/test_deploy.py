@@ -1,0 +1,47 @@
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from stacktool import deploy
+from stacktool.errors import StackError
+
+
+def compose_answering(running: str):
+    """subprocess.run as if `docker compose ps` listed these running services."""
+
+    def fake(command, **kwargs):
+        return subprocess.CompletedProcess(command, 0, stdout=running, stderr="")
+
+    return fake
+
+
+class DeployTest(unittest.TestCase):
+    def setUp(self):
+        root = Path(tempfile.mkdtemp())
+        self.stack, self.app = root / "stack", root / "app"
+        self.stack.mkdir()
+        self.app.mkdir()
+
+    def test_without_a_linked_app_it_says_how_to_name_one(self):
+        with self.assertRaisesRegex(StackError, r"deploy one with ./stack deploy --app PATH"):
+            deploy.deploy(self.stack, None)
+
+    def test_an_app_without_the_compose_link_is_to_be_linked_first(self):
+        with self.assertRaisesRegex(StackError, r"link the app first \(./install.sh --app"):
+            deploy.deploy(self.stack, self.app)
+
+    def test_a_site_that_does_not_run_is_started_first(self):
+        (self.app / deploy.COMPOSE_FILE).write_text("services: {}\n")
+        running = mock.patch.object(subprocess, "run", compose_answering("db\nbackend\n"))
+        with running, self.assertRaisesRegex(StackError, r"not running: caddy\. .*make up"):
+            deploy.deploy(self.stack, self.app)
+
+    def test_a_failing_step_says_the_old_release_still_serves(self):
+        def fail(command, **kwargs):
+            return subprocess.CompletedProcess(command, 1, stdout="", stderr="no such service")
+
+        failing = mock.patch.object(subprocess, "run", fail)
+        with failing, self.assertRaisesRegex(StackError, r"(?s)no such service.*previous release"):
+            deploy.Compose(self.app).run("ps")

@@ -1,0 +1,432 @@
+"""Running it for years, under steady load: a deploy fails no request, a backend restart fails
+no request, migrations run once per deploy, each service comes back by itself from a crash
+(its main process SIGKILLed from the host), every service has a memory limit and capped logs,
+and a .env whose database password does not match the volume is explained.
+
+One deployment (the default variant) for the module; the tests run in file order, the deploy
+first, the crashes last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from deployments import (
+    STACK_IMAGES,
+    Deployment,
+    Load,
+    bundle,
+    deployment_of,
+    health,
+    listen_on_free_ports,
+    read_dotenv,
+    set_env,
+    unique_project,
+)
+from helpers import edit, record_timing, run, wait_for
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SERVICES = ("caddy", "backend", "frontend", "db")
+
+
+@pytest.fixture(scope="module")
+def deployment(template, tmp_path_factory):
+    base = tmp_path_factory.mktemp("operations") / "ops e2e"
+    with deployment_of(template, base, "operations", app_packages=False) as deployment:
+        yield deployment
+
+
+def inspect(container: str) -> dict:
+    return json.loads(run("docker", "inspect", container).stdout)[0]
+
+
+def container_of(deployment, service: str) -> str:
+    return deployment.compose("ps", "--all", "--quiet", service).stdout.strip()
+
+
+def report(name: str, load: Load, outcomes) -> str:
+    failed = [o for o in outcomes if o.status == 0 or o.status >= 500]
+    posts = [o for o in outcomes if o.method == "POST"]
+    p99 = load.percentile(0.99, outcomes)
+    line = (
+        f"[{name}] {len(outcomes)} requests ({len(posts)} POST), {len(failed)} failed "
+        f"({sum(o.method == 'POST' for o in failed)} POST), p99 {p99 * 1000:.0f} ms"
+    )
+    print(line)
+    for o in failed[:20]:
+        print(f"  {o.method} {o.path}: {o.status} {o.error}")
+    return line
+
+
+def served(deployment, path="/") -> bool:
+    try:
+        return deployment.fetch(path)[0] == 200
+    except OSError:
+        return False
+
+
+def test_deploy_under_load_fails_no_request(deployment):
+    """The app README's deploy (`git pull` brought the code, then `make deploy`)."""
+    edit(
+        deployment.app / "backend/core/views.py",
+        'body = {"status": "ok"}',
+        'body = {"status": "ok", "release": "2"}',
+    )
+    edit(
+        deployment.app / "frontend/src/pages/Home.tsx",
+        "<h1>Notes</h1>",
+        "<h1>Notes, deployed without a failed request</h1>",
+    )
+    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
+    images = deployment.images()
+
+    with Load(deployment) as load:
+        time.sleep(2)
+        start = time.monotonic()
+        result = run("make", "deploy", cwd=deployment.app)
+        wait_for(lambda: (health(deployment) or {}).get("release") == "2", "the new API", 60)
+        wait_for(lambda: b"without a failed request" in bundle(deployment), "the new bundle", 60)
+        seconds = time.monotonic() - start
+        during = load.since(start)
+        time.sleep(2)
+
+    print(result.stdout)
+    assert re.search(r"^Deployed .* in [0-9.]+s$", result.stdout, re.M), result.stdout
+    record_timing("[operations] make deploy to new code and bundle", seconds)
+    record_timing("[operations] p99 latency during deploy", load.percentile(0.99, during))
+    report("deploy", load, during)
+    assert len(during) > 50
+    assert not [o for o in load.outcomes if o.status == 0 or o.status >= 500], load.summary()
+    assert deployment.images() == images, "a deploy rebuilds no image"
+    # Neither Caddy nor the database was restarted.
+    for service in ("caddy", "db"):
+        assert inspect(container_of(deployment, service))["RestartCount"] == 0
+
+
+def test_a_deploy_whose_frontend_does_not_build_says_so_and_the_old_release_serves(deployment):
+    home = deployment.app / "frontend/src/pages/Home.tsx"
+    good = home.read_text()
+    edit(home, "<h1>", "<h1>{notDefinedAnywhere}")
+    result = run("make", "deploy", cwd=deployment.app, check=False)
+    assert result.returncode != 0
+    assert "error: the frontend build failed; the site still serves the previous release" in (
+        result.stderr
+    ), result.stderr
+    assert "notDefinedAnywhere" in result.stderr  # the compiler's message
+    assert b"without a failed request" in bundle(deployment)
+
+    home.write_text(good)  # fixed: the next deploy serves it
+    run("make", "deploy", cwd=deployment.app)
+    assert b"without a failed request" in bundle(deployment)
+    assert inspect(container_of(deployment, "frontend"))["State"]["Running"]
+
+
+def test_migrations_run_once_per_deploy_not_per_backend_start(deployment):
+    migrate = container_of(deployment, "migrate")
+    assert inspect(migrate)["HostConfig"]["RestartPolicy"]["Name"] == "no"
+    assert inspect(migrate)["State"]["ExitCode"] == 0
+    started = inspect(migrate)["State"]["StartedAt"]
+    backend = container_of(deployment, "backend")
+    restarts = inspect(backend)["RestartCount"]
+    for _ in range(2):  # a crashing backend
+        pid = inspect(backend)["State"]["Pid"]
+        run("kill", "-9", str(pid))
+
+        def restarted(pid=pid) -> bool:
+            state = inspect(backend)["State"]
+            return state["Running"] and state["Pid"] != pid
+
+        wait_for(restarted, "the engine to restart the backend", 60)
+        wait_for(lambda: health(deployment) is not None, "the site", 120)
+    assert inspect(backend)["RestartCount"] >= restarts + 2
+    assert inspect(migrate)["State"]["StartedAt"] == started, "the migrations ran again"
+    logs = deployment.compose("logs", "--no-color", "backend").stdout
+    assert "Operations to perform" not in logs
+    assert "Operations to perform" in deployment.compose("logs", "migrate").stdout
+
+
+def test_a_backend_restart_fails_no_request(deployment):
+    """The literal `docker compose restart backend` (.env names the compose file)."""
+    with Load(deployment) as load:
+        time.sleep(2)
+        start = time.monotonic()
+        run("docker", "compose", "restart", "backend", cwd=deployment.app)
+        wait_for(lambda: health(deployment) is not None, "the backend", 120)
+        time.sleep(2)
+        during = load.since(start)
+    record_timing("[operations] p99 latency during backend restart", load.percentile(0.99, during))
+    report("restart backend", load, during)
+    assert not load.failures, load.summary()
+
+
+def test_every_service_has_a_memory_limit_and_capped_logs(deployment):
+    containers = deployment.compose("ps", "--all", "--quiet").stdout.split()
+    seen = set()
+    for container in containers:
+        details = inspect(container)
+        service = details["Config"]["Labels"]["com.docker.compose.service"]
+        seen.add(service)
+        memory = details["HostConfig"]["Memory"]
+        assert 128 * 2**20 <= memory <= 2 * 2**30, (service, memory)
+        log = details["HostConfig"]["LogConfig"]
+        assert log["Type"] == "json-file", service
+        assert log["Config"] == {"max-size": "10m", "max-file": "5"}, service
+    assert seen == {*SERVICES, "migrate"}
+    # gunicorn's workers fit in the backend's limit, with room to spare.
+    backend = container_of(deployment, "backend")
+    stats = run("docker", "stats", "--no-stream", "--format", "{{.MemPerc}}", backend).stdout
+    print(f"backend memory use: {stats.strip()} of its limit")
+    assert float(stats.strip().rstrip("%")) < 75
+
+
+def test_a_wrong_database_password_is_explained(deployment):
+    dotenv = deployment.app / ".env"
+    saved = dotenv.read_text()
+    try:
+        set_env(dotenv, POSTGRES_PASSWORD="regenerated-not-the-volumes")
+        result = deployment.compose("run", "--rm", "--no-deps", "-T", "migrate", check=False)
+    finally:
+        dotenv.write_text(saved)
+    assert result.returncode != 0
+    project = read_dotenv(dotenv)["COMPOSE_PROJECT_NAME"]
+    message = result.stderr
+    assert "the database refuses POSTGRES_PASSWORD of the app's .env" in message, message
+    assert "put back the .env it was created with" in message
+    assert f"docker volume rm {project}_pgdata" in message
+
+
+def test_caddy_and_django_log_to_the_data_folder_rotated(deployment):
+    env = read_dotenv(deployment.app / ".env")
+    logs = Path(env["DATA_ROOT"]) / deployment.project / "logs"
+    assert logs.stat().st_uid == 10001  # the backend's user; Caddy runs as root
+    missing = f"/api/no-such-endpoint-{time.time_ns()}/"
+    assert deployment.fetch(missing)[0] == 404
+
+    def logged(name: str, text: str) -> bool:
+        return (logs / name).is_file() and text in (logs / name).read_text(errors="replace")
+
+    wait_for(lambda: logged("caddy-access.log", missing), "the request in Caddy's access log")
+    wait_for(lambda: logged("django.log", f"Not Found: {missing}"), "the 404 in Django's log")
+
+    # Caddy rolls its access log at 10 MiB and keeps 5 (its running config says so).
+    config = json.loads(
+        deployment.compose(
+            "exec", "-T", "caddy", "wget", "-q", "-O", "-", "http://127.0.0.1:2019/config/"
+        ).stdout
+    )
+    writers = [log["writer"] for log in config["logging"]["logs"].values() if "writer" in log]
+    assert {"output": "file", "filename": "/srv/logs/caddy-access.log"}.items() <= writers[
+        0
+    ].items()
+    assert (writers[0]["roll_size_mb"], writers[0]["roll_keep"]) == (10, 5)
+
+    # Django's log rolls over at 10 MB: 11 MB written through its configured handler.
+    deployment.compose(
+        "exec",
+        "-T",
+        "backend",
+        "python",
+        "-c",
+        "import django; django.setup(); import logging; "
+        "[logging.getLogger('ops.test').warning('x' * 1000) for _ in range(11_000)]",
+    )
+    sizes = {p.name: p.stat().st_size for p in logs.glob("django.log*")}
+    assert "django.log.1" in sizes, sizes
+    assert all(size <= 10 * 2**20 for size in sizes.values()), sizes
+
+
+def test_a_restart_of_everything_is_not_broken(deployment):
+    """The seed's literal `docker compose restart`, in the app's folder."""
+    title = f"Kept across a restart {time.time_ns()}"
+    deployment.json("/api/notes/", {"title": title, "body": ""}, 201)
+    start = time.monotonic()
+    run("docker", "compose", "restart", cwd=deployment.app)
+    wait_for(lambda: health(deployment) is not None and served(deployment), "the site", 180)
+    record_timing("[operations] docker compose restart (everything)", time.monotonic() - start)
+    assert inspect(container_of(deployment, "migrate"))["State"]["ExitCode"] == 0
+    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+    # The seed's other literal command, from the stack's folder: the same deployment.
+    compose_file = deployment.app / "docker-compose.app.yml"
+    run("docker", "compose", "-f", compose_file, "up", "-d", "--wait", cwd=deployment.stack)
+    assert {c["Name"].rsplit("-", 2)[0] for c in deployment.containers()} == {deployment.project}
+    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_crashed_service_comes_back_by_itself(deployment, service):
+    """SIGKILL of the service's main process (a crash: the restart policy applies)."""
+    container = container_of(deployment, service)
+    before = inspect(container)
+    with Load(deployment) as load:
+        time.sleep(1)
+        start = time.monotonic()
+        run("kill", "-9", str(before["State"]["Pid"]))
+
+        def back() -> bool:
+            state = inspect(container)["State"]
+            return (
+                state["Running"]
+                and state["Pid"] != before["State"]["Pid"]
+                and health(deployment) is not None
+                and served(deployment, "/")
+            )
+
+        wait_for(back, f"{service} after a crash", 180)
+        seconds = time.monotonic() - start
+        time.sleep(1)
+        during = load.since(start)
+    record_timing(f"[operations] recovery after SIGKILL of {service}", seconds)
+    report(f"kill -9 {service}", load, during)
+    assert inspect(container)["RestartCount"] == before["RestartCount"] + 1
+    assert (health(deployment) or {}).get("database") == "ok"
+
+
+def test_make_logs_still_follows_everything(deployment):
+    result = subprocess.run(
+        ["timeout", "5", "make", "logs"], cwd=deployment.app, capture_output=True, text=True
+    )
+    assert result.returncode == 124  # still following when stopped
+    logs = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.stdout)  # colours, line control
+    for service in (*SERVICES, "migrate"):
+        assert re.search(rf"^{service}-1 +\|", logs, re.M), service
+
+
+# ---- A restart of the Docker engine --------------------------------------------------------
+# On an engine of its own (its own data root, exec root, socket, containerd namespace, default
+# bridge, no iptables rules of its own): the shared engine, which other checkouts' tests use,
+# is never restarted. Two flags would make it delete docker0, the shared engine's default
+# bridge: --bridge=none (on every start) and --default-address-pool (on a restart, dockerd
+# 26's configureNetworking). So the compose network is made beforehand, with its own subnet.
+
+ENGINE = Path("/tmp/ops-engine")  # short: unix socket paths have a length limit
+SHARED_ENGINE = {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+BRIDGE, BRIDGE_ADDRESS = "opsengine0", "10.214.0.1/24"
+POOL = "10.213.0.0/24"  # the deployment's compose network on that engine
+# Its bridges' traffic passes the host's FORWARD chain (br_netfilter), whose policy the shared
+# engine sets to DROP: accept what stays within its addresses (DOCKER-USER is for such rules).
+FORWARD_RULE = ["DOCKER-USER", "-s", POOL, "-d", POOL, "-j", "ACCEPT"]
+
+
+def start_engine() -> subprocess.Popen:
+    with (ENGINE / "dockerd.log").open("a") as log:
+        engine = subprocess.Popen(
+            [
+                "dockerd",
+                f"--data-root={ENGINE}/data",
+                f"--exec-root={ENGINE}/exec",
+                f"--pidfile={ENGINE}/docker.pid",
+                f"--host=unix://{ENGINE}/docker.sock",
+                f"--bridge={BRIDGE}",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--containerd-namespace=ops-engine",
+                "--containerd-plugins-namespace=ops-engine-plugins",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    host = {"DOCKER_HOST": f"unix://{ENGINE}/docker.sock"}
+    wait_for(lambda: run("docker", "info", env=host, check=False).returncode == 0, "dockerd", 60)
+    return engine
+
+
+def stop_engine(engine: subprocess.Popen) -> None:
+    engine.terminate()  # as `systemctl stop docker`: containers are stopped, not removed
+    engine.wait(timeout=120)
+
+
+@pytest.fixture
+def own_engine(monkeypatch):
+    """DOCKER_HOST of a second engine, started for this test and removed afterwards."""
+    assert not ENGINE.exists(), f"{ENGINE} is left from an earlier run: remove it"
+    ENGINE.mkdir()
+    run("ip", "link", "add", BRIDGE, "type", "bridge")
+    run("ip", "addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE)
+    run("ip", "link", "set", BRIDGE, "up")
+    run("iptables", "-I", *FORWARD_RULE)
+    state = {}
+    try:
+        state["engine"] = start_engine()
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{ENGINE}/docker.sock")
+        yield state
+    finally:
+        if "engine" in state and state["engine"].poll() is None:
+            stop_engine(state["engine"])
+        run("iptables", "-D", *FORWARD_RULE, check=False)
+        run("ip", "link", "delete", BRIDGE, check=False)
+        shutil.rmtree(ENGINE, ignore_errors=True)
+
+
+def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_engine, tmp_path):
+    """The app deployed again (a copy of its folder, a project, ports and DATA_ROOT of its own)
+    on an engine of its own, with the images built for `deployment`; then that engine is
+    stopped and started as a server reboot would."""
+    version = run(deployment.stack / "install.sh", "--version").stdout.strip()
+    project = unique_project("igny8")
+    images = [f"{deployment.project}-{service}:{version}" for service in STACK_IMAGES]
+    postgres = run(
+        "docker",
+        "compose",
+        "config",
+        "--images",
+        "db",
+        cwd=deployment.app,
+        env=SHARED_ENGINE,
+    ).stdout.split()
+    saved = subprocess.Popen(
+        ["docker", "save", *images, *postgres],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **SHARED_ENGINE},
+    )
+    run_with_stdin(["docker", "load"], saved)
+    for image in images:
+        run("docker", "tag", image, image.replace(deployment.project, project, 1))
+
+    app = deployment.app.with_name("igny8 on its own engine")
+    shutil.copytree(deployment.app, app, symlinks=True)
+    url = listen_on_free_ports(app, project)
+    run(
+        "docker", "network", "create", f"--subnet={POOL}",
+        "--label=com.docker.compose.network=default",
+        f"--label=com.docker.compose.project={project}",
+        f"{project}_default",
+    )  # fmt: skip
+    set_env(app / ".env", DATA_ROOT=str(tmp_path / "data root"))
+    run(deployment.stack / "stack", "install", "--app", app)  # the data folders
+    moved = Deployment("engine restart", app, deployment.stack, url, tmp_path / "ca.crt")
+    try:
+        moved.up()
+        title = f"Kept across an engine restart {time.time_ns()}"
+        moved.json("/api/notes/", {"title": title, "body": ""}, 201)
+
+        shared_bridge = Path("/sys/class/net/docker0").exists()
+        stop_engine(own_engine["engine"])
+        start = time.monotonic()
+        own_engine["engine"] = start_engine()
+        assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 was deleted"
+        wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
+        record_timing(
+            "[operations] engine restart: engine up to site serving", time.monotonic() - start
+        )
+        assert title in [note["title"] for note in moved.json("/api/notes/")]
+        states = {c["Service"]: c["State"] for c in moved.containers()}
+        assert {states[s] for s in SERVICES} == {"running"}, states
+    finally:
+        print(moved.down())
+        run(deployment.stack / "stack", "install", "--app", deployment.app, check=False)
+
+
+def run_with_stdin(command: list[str], source: subprocess.Popen) -> None:
+    result = subprocess.run(command, stdin=source.stdout, capture_output=True, text=True)
+    source.stdout.close()
+    assert source.wait() == 0, "docker save failed"
+    assert result.returncode == 0, result.stderr
