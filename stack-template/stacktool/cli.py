@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import dotenv, images, links
+from . import backup, dotenv, images, links
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -85,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     job = commands.add_parser("build", help="build the images (with the app's own packages)")
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     commands.add_parser("version", help="print the template version of this stack")
+    backup.add_commands(commands)
     return top
 
 
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = dotenv.sync(args.app)
         elif args.command == "build":
             said = build(stack, args.app)[1]
+        elif args.command in backup.COMMANDS:
+            said = backup.run(stack, args)
         else:
             said = [images.version(stack)]
     except StackError as error:
