@@ -310,9 +310,14 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
 
 
 def chosen_backup(stack: Path, app: Path, named: Path | None) -> Path:
-    if named is not None:
-        return named.resolve()
-    backups = cli.data_folders(stack, app)[0].parent / BACKUPS
+    """The named backup, or the newest in the named folder of backups, or by default the
+    newest of the deployment's."""
+    if named is None:
+        backups = cli.data_folders(stack, app)[0].parent / BACKUPS
+    elif (named / MANIFEST).exists() or not named.is_dir():
+        return named.resolve()  # verify() says what is wrong with it
+    else:
+        backups = named.resolve()
     found = complete_backups(backups)
     if not found:
         raise StackError(
@@ -454,7 +459,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "restore", help="restore a backup (default: the newest) and start again"
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
-    job.add_argument("backup", type=Path, nargs="?", metavar="BACKUP", help="a backup folder")
+    job.add_argument(
+        "backup", type=Path, nargs="?", metavar="BACKUP", help="a backup, or a folder of them"
+    )
     job.add_argument(
         "--replace", action="store_true", help="replace data already there (backed up first)"
     )
