@@ -14,6 +14,7 @@ import http.cookiejar
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -193,16 +194,16 @@ def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
     dump = bytearray((damaged / "database.dump").read_bytes())
     dump[len(dump) // 2] ^= 0xFF
     (damaged / "database.dump").write_bytes(dump)
-    refused = make(old, "restore", f"ARGS=--replace {damaged}", check=False)
+    refused = make(old, "restore", f"ARGS=--replace {shlex.quote(str(damaged))}", check=False)
     assert "database.dump does not match its sha256 in manifest.json: the backup is " in (
         refused.stderr
     )
     assert "restore another backup" in refused.stderr
 
-    refused = make(old, "restore", f"ARGS={tmp_path / 'nowhere'}", check=False)
+    refused = make(old, "restore", f"ARGS={shlex.quote(str(tmp_path / 'nowhere'))}", check=False)
     assert "not found: name a backup folder" in refused.stderr
     (tmp_path / "empty").mkdir()
-    refused = make(old, "restore", f"ARGS={tmp_path / 'empty'}", check=False)
+    refused = make(old, "restore", f"ARGS={shlex.quote(str(tmp_path / 'empty'))}", check=False)
     assert f"no backup in {tmp_path / 'empty'}: make one with ./stack backup" in refused.stderr
 
     assert state(old) == before
@@ -211,7 +212,7 @@ def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
     # Told to replace: what was there is backed up first, then replaced.
     old.json("/api/notes/", {"title": "written after the backup", "body": ""}, status=201)
     start = time.monotonic()
-    done = make(old, "restore", f"ARGS=--replace {newest}")
+    done = make(old, "restore", f"ARGS=--replace {shlex.quote(str(newest))}")
     record_timing("[backup] make restore --replace (with a backup first)", time.monotonic() - start)
     assert "Backed up the data it replaces first" in done.stdout
     old.trust_caddy()
