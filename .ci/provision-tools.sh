@@ -9,7 +9,7 @@ set -euo pipefail
 missing_debs() {
     local bin missing=()
     command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-    for bin in redis-server:redis-server git:git node:nodejs npm:npm; do
+    for bin in redis-server:redis-server git:git node:nodejs npm:npm make:make rsync:rsync; do
         command -v "${bin%%:*}" >/dev/null || missing+=("${bin#*:}")
     done
     echo "${missing[@]}"

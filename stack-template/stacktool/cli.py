@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import deploy, dotenv, images, links
+from . import backup, deploy, dotenv, images, links
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -89,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     commands.add_parser("version", help="print the template version of this stack")
+    backup.add_commands(commands)
     return top
 
 
@@ -105,6 +106,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = build(stack, args.app)[1]
         elif args.command == "deploy":
             said = deploy.deploy(stack, args.app)
+        elif args.command in backup.COMMANDS:
+            said = backup.run(stack, args)
         else:
             said = [images.version(stack)]
     except StackError as error:

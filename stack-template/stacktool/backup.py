@@ -1,0 +1,487 @@
+"""Backups of a deployment, and their restore: ./stack backup, ./stack restore.
+
+A backup holds what a deployment cannot regenerate: the database (pg_dump's custom format,
+taken from the running db container, so it is consistent), the uploaded media (a tar of
+$DATA_ROOT/<deployment>/media) and the app's .env (the secrets the data depends on). It is a
+folder $DATA_ROOT/<deployment>/backups/<UTC time>/ (mode 700) with a manifest.json giving
+each file's size and sha256, the template version and the app's commit. A folder appears
+only once complete; the newest BACKUP_KEEP (in .env, default 7) are kept.
+
+Restore checks the checksums first, refuses a database that holds rows or media that are
+there unless told to replace them (and then backs them up first: nothing is lost), stops
+the services that write, recreates the database from the dump, puts the media back, and
+starts everything again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+from . import cli, dotenv, images, links
+from .errors import StackError
+
+BACKUPS = "backups"
+MANIFEST = "manifest.json"
+DATABASE, MEDIA, ENV_COPY = "database.dump", "media.tar", "app.env"
+DEFAULT_KEEP = 7
+COMPOSE = ("docker", "compose", "-f", "docker-compose.app.yml")
+# A backup folder's name: its UTC time, e.g. 20261126T031500Z (a -2 when two share a second).
+NAME = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
+# Services left running during a restore: they write nothing the backup holds.
+KEEP_RUNNING = {"db", "caddy", "frontend", "redis"}
+# Tables `migrate` fills by itself: rows there are not data a restore would replace.
+MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission")
+# The database password belongs to the database volume, not to its data (a dump holds no
+# passwords), so a new server may keep its own.
+NOT_DATA_SECRETS = {"POSTGRES_PASSWORD"}
+
+DUMP = 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"'
+RECREATE = (
+    "set -e\n"
+    'psql -q -v ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=template1'
+    ' -c "DROP DATABASE IF EXISTS \\"$POSTGRES_DB\\" WITH (FORCE)"'
+    ' -c "CREATE DATABASE \\"$POSTGRES_DB\\" OWNER \\"$POSTGRES_USER\\""\n'
+    'pg_restore --no-owner --exit-on-error --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"'
+)
+TABLES_WITH_ROWS = (
+    "SELECT table_name FROM information_schema.tables"
+    " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+    " AND table_name NOT IN ({})"
+    " AND (xpath('/row/n/text()', query_to_xml(format("
+    "'SELECT count(*) AS n FROM (SELECT 1 FROM %I.%I LIMIT 1) s', table_schema, table_name),"
+    " false, true, '')))[1]::text <> '0' ORDER BY table_name"
+).format(", ".join(f"'{table}'" for table in MIGRATE_FILLS))
+
+
+# ---- The pure parts ---------------------------------------------------------------------
+
+
+def folder_name(moment: datetime.datetime, taken: set[str]) -> str:
+    """The backup folder's name for a UTC moment, not one of `taken`."""
+    name = moment.strftime("%Y%m%dT%H%M%SZ")
+    number = 1
+    while name in taken or f"{name}.partial" in taken:
+        number += 1
+        name = f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{number}"
+    return name
+
+
+def _order(name: str) -> tuple[str, int]:
+    stamp, _, number = name.partition("-")
+    return stamp, int(number or 1)
+
+
+def complete_backups(backups: Path) -> list[Path]:
+    """The complete backups in `backups`, oldest first."""
+    if not backups.is_dir():
+        return []
+    found = [p for p in backups.iterdir() if NAME.match(p.name) and (p / MANIFEST).is_file()]
+    return sorted(found, key=lambda p: _order(p.name))
+
+
+def to_remove(backups: list[Path], keep: int) -> list[Path]:
+    """Of backups listed oldest first, those past the newest `keep`."""
+    return backups[: max(len(backups) - keep, 0)]
+
+
+def keep_count(option: int | None, env: dict[str, str]) -> int:
+    """How many backups to keep: --keep, else BACKUP_KEEP of .env, else DEFAULT_KEEP."""
+    value = option if option is not None else env.get("BACKUP_KEEP") or DEFAULT_KEEP
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise StackError(
+            f"keep {value!r} backups? Give a whole number of at least 1: --keep 7, "
+            "or BACKUP_KEEP=7 in the app's .env"
+        )
+    return count
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def manifest(folder: Path, files: list[str], **facts: str | None) -> dict:
+    """The manifest of the files in `folder`: each one's size and sha256, and `facts`."""
+    return {
+        **facts,
+        "files": {
+            name: {"bytes": (folder / name).stat().st_size, "sha256": sha256(folder / name)}
+            for name in files
+        },
+    }
+
+
+def verify(folder: Path) -> dict:
+    """The backup's manifest, once every file matches it; else an error naming the fix."""
+    others = "restore another backup (./stack restore --app APP FOLDER)"
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise StackError(
+            f"backup {folder} not found: name a backup folder (one holding {MANIFEST}), "
+            f"e.g. one in $DATA_ROOT/<deployment>/{BACKUPS}/, or make one with ./stack backup"
+        )
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+        files = content["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise StackError(
+            f"{path} is missing or unreadable: {folder} is not a complete backup; {others}"
+        ) from None
+    for name in (DATABASE, MEDIA, ENV_COPY):
+        if name not in files:
+            raise StackError(f"{path} lists no {name}: {folder} is incomplete; {others}")
+    for name, expected in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise StackError(f"{file} is missing: the backup is incomplete; {others}")
+        if file.stat().st_size != expected["bytes"] or sha256(file) != expected["sha256"]:
+            raise StackError(
+                f"{file} does not match its sha256 in {MANIFEST}: the backup is damaged; "
+                f"{others}, or copy this one again from where it came from"
+            )
+    return content
+
+
+def human(size: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+def differing_secrets(present: dict[str, str], backed_up: dict[str, str]) -> list[str]:
+    """The secrets of the backup's .env (keys ending _SECRET_KEY or _PASSWORD) the present
+    .env gives another value: the data may depend on them (signatures, encrypted fields)."""
+    return sorted(
+        key
+        for key, value in backed_up.items()
+        if key.endswith(tuple(dotenv.SECRET_LENGTHS))
+        and key not in NOT_DATA_SECRETS
+        and key in present
+        and present[key] != value
+    )
+
+
+def with_values(text: str, values: dict[str, str]) -> str:
+    """.env text with the KEY=value lines of `values` replaced."""
+    lines = []
+    for line in text.splitlines():
+        key = line.split("=", 1)[0].strip()
+        lines.append(f"{key}={values[key]}" if "=" in line and key in values else line)
+    return "".join(f"{line}\n" for line in lines)
+
+
+# ---- Docker -----------------------------------------------------------------------------
+
+
+def compose(app: Path, *args: str, **options) -> subprocess.CompletedProcess:
+    options.setdefault("check", False)
+    return subprocess.run([*COMPOSE, *args], cwd=app, **options)
+
+
+def compose_or_fail(app: Path, doing: str, *args: str, **options) -> str:
+    result = compose(app, *args, capture_output=True, text=True, **options)
+    if result.returncode != 0:
+        raise StackError(f"{doing} failed: {result.stderr.strip()[-800:]}")
+    return result.stdout
+
+
+def db_running(app: Path) -> bool:
+    running = compose(
+        app, "ps", "--status", "running", "--services", capture_output=True, text=True
+    )
+    return "db" in running.stdout.split()
+
+
+def start_db(app: Path) -> None:
+    compose_or_fail(
+        app, "starting the database (docker compose up -d --wait db)", "up", "-d", "--wait", "db"
+    )
+
+
+def tables_with_rows(app: Path) -> list[str]:
+    script = f'psql -XAtq -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "{TABLES_WITH_ROWS}"'
+    out = compose_or_fail(app, "looking at the database", "exec", "-T", "db", "sh", "-c", script)
+    return out.split()
+
+
+def app_commit(app: Path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(app), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+# ---- The commands ---------------------------------------------------------------------------
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) -> list[str]:
+    """Back up the deployment of `app`; return what to tell the user."""
+    env = dotenv.read_env(app)
+    count = keep_count(keep, env)
+    media = cli.data_folders(stack, app)[0]
+    backups = media.parent / BACKUPS
+    if not db_running(app):
+        raise StackError(
+            f"the database of {app} is not running: start it (make up, or docker compose "
+            "-f docker-compose.app.yml up -d --wait), then back up"
+        )
+    _private_dir(backups)
+    moment = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    name = folder_name(moment, {p.name for p in backups.iterdir()})
+    work = backups / f"{name}.partial"
+    _private_dir(work)
+    try:
+        with (work / DATABASE).open("wb") as dump:
+            result = compose(
+                app,
+                "exec",
+                "-T",
+                "db",
+                "sh",
+                "-c",
+                DUMP,
+                stdout=dump,
+                stderr=subprocess.PIPE,
+                text=False,
+            )
+        if result.returncode != 0:
+            raise StackError(f"pg_dump failed: {result.stderr.decode(errors='replace')[-800:]}")
+        with tarfile.open(work / MEDIA, "w") as tar:
+            if media.is_dir():
+                for entry in sorted(media.iterdir()):
+                    tar.add(entry, arcname=entry.name)
+        descriptor = os.open(work / ENV_COPY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as copy:
+            copy.write((app / dotenv.ENV).read_bytes())
+        content = manifest(
+            work,
+            [DATABASE, MEDIA, ENV_COPY],
+            project=images.project(stack, env),
+            created=moment.isoformat().replace("+00:00", "Z"),
+            template_version=images.version(stack),
+            app_commit=app_commit(app),
+        )
+        (work / MANIFEST).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+        work.rename(backups / name)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    files = content["files"]
+    total = sum(f["bytes"] for f in files.values())
+    sizes = {part: human(file["bytes"]) for part, file in files.items()}
+    said = [
+        f"Backed up to {backups / name} ({human(total)}: database {sizes[DATABASE]},"
+        f" media {sizes[MEDIA]}, .env)"
+    ]
+    if prune:
+        old = to_remove(complete_backups(backups), count)
+        for folder in old:
+            shutil.rmtree(folder)
+        if old:
+            said.append(f"Removed {len(old)} older backups: keeping the newest {count}")
+    return said
+
+
+def chosen_backup(stack: Path, app: Path, named: Path | None) -> Path:
+    """The named backup, or the newest in the named folder of backups, or by default the
+    newest of the deployment's."""
+    if named is None:
+        backups = cli.data_folders(stack, app)[0].parent / BACKUPS
+    elif (named / MANIFEST).exists() or not named.is_dir():
+        return named.resolve()  # verify() says what is wrong with it
+    else:
+        backups = named.resolve()
+    found = complete_backups(backups)
+    if not found:
+        raise StackError(
+            f"no backup in {backups}: make one with ./stack backup --app {app}, or name the "
+            f"backup folder: ./stack restore --app {app} FOLDER"
+        )
+    return found[-1]
+
+
+def settle_env(app: Path, folder: Path, take_env: bool) -> tuple[list[str], dict[str, str]]:
+    """Write the backup's .env where there is none; return what to say, and the secrets to
+    take from the backup into a present .env (only with take_env, else an error)."""
+    env, copy = app / dotenv.ENV, folder / ENV_COPY
+    if not env.exists():
+        descriptor = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(copy.read_bytes())
+        return [f"Wrote {env} (mode 600) from the backup"], {}
+    backed_up = dotenv.parse(copy.read_text(encoding="utf-8"))
+    differing = differing_secrets(dotenv.read_env(app), backed_up)
+    if differing and not take_env:
+        raise StackError(
+            f"{env} has other values than the backup's .env for {', '.join(differing)}: the "
+            "data may depend on them (signatures, encrypted fields). Add --env to take the "
+            f"backup's values (the present .env is kept as {dotenv.ENV}.before-restore), or "
+            f"copy them into {env} yourself"
+        )
+    return [], {key: backed_up[key] for key in differing}
+
+
+def take_secrets(app: Path, values: dict[str, str]) -> list[str]:
+    env = app / dotenv.ENV
+    text = env.read_text(encoding="utf-8")
+    kept = env.with_name(f"{dotenv.ENV}.before-restore")
+    descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    env.write_text(with_values(text, values), encoding="utf-8")
+    return [f"Took {', '.join(values)} from the backup's .env; the old .env is in {kept}"]
+
+
+def restore_media(tar_path: Path, media: Path) -> list[str]:
+    media.mkdir(parents=True, exist_ok=True)
+    for entry in media.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    with tarfile.open(tar_path) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(media, filter="data")
+        else:  # Python before 3.12 without the backport: the tar is our own
+            tar.extractall(media)
+    uid = images.BACKEND_UID
+    try:
+        for path in [media, *media.rglob("*")]:
+            if path.lstat().st_uid != uid or path.lstat().st_gid != uid:
+                os.lchown(path, uid, uid)
+    except PermissionError:
+        return [
+            f"note: cannot give the media to the backend's user: sudo chown -R {uid}:{uid} {media}"
+        ]
+    return []
+
+
+def restore(
+    stack: Path,
+    app: Path,
+    named: Path | None = None,
+    replace: bool = False,
+    take_env: bool = False,
+) -> list[str]:
+    """Restore a backup (default: the newest) into the deployment of `app`."""
+    if named is None:
+        dotenv.read_env(app)  # the backups are found through it
+    folder = chosen_backup(stack, app, named)
+    facts = verify(folder)
+    said, secrets = settle_env(app, folder, take_env)
+    media = cli.data_folders(stack, app)[0]
+    start_db(app)
+    rows = tables_with_rows(app)
+    media_there = media.is_dir() and any(media.iterdir())
+    if (rows or media_there) and not replace:
+        holds = (
+            [f"rows in {', '.join(rows[:5])}" + (" ..." if len(rows) > 5 else "")] if rows else []
+        )
+        holds += [f"files in {media}"] if media_there else []
+        raise StackError(
+            f"the deployment already holds data ({'; '.join(holds)}): add --replace to "
+            "replace it (it is backed up first), or restore into a fresh deployment"
+        )
+    if rows or media_there:
+        said += [f"Backed up the data it replaces first: {backup(stack, app, prune=False)[0]}"]
+    if secrets:
+        said += take_secrets(app, secrets)
+    print(f"Restoring {folder} (of {facts.get('project')}, {facts.get('created')})", flush=True)
+    start = time.monotonic()
+    services = compose_or_fail(app, "listing the services", "config", "--services").split()
+    writers = [s for s in services if s not in KEEP_RUNNING]
+    if writers:
+        compose_or_fail(app, "stopping what writes", "stop", *writers)
+    start_db(app)  # again: a .env taken from the backup may change it
+    with (folder / DATABASE).open("rb") as dump:
+        result = compose(
+            app, "exec", "-T", "db", "sh", "-c", RECREATE, stdin=dump, capture_output=True
+        )
+    if result.returncode != 0:
+        raise StackError(
+            f"restoring the database failed: {result.stderr.decode(errors='replace')[-800:]}"
+            f"; the services are stopped: fix that, then run the restore again with --replace"
+        )
+    said += restore_media(folder / MEDIA, media)
+    restored = time.monotonic() - start
+    print("Starting the services", flush=True)
+    compose_or_fail(
+        app, "starting the services (docker compose up -d --wait)", "up", "-d", "--wait"
+    )
+    seconds = time.monotonic() - start
+    said.append(
+        f"Restored {folder} in {seconds:.1f} s ({restored:.1f} s to stop what writes and put "
+        f"the data back, {seconds - restored:.1f} s to start again); the site is up"
+    )
+    return said
+
+
+# ---- Command line -----------------------------------------------------------------------
+
+COMMANDS = ("backup", "restore")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    job = commands.add_parser(
+        "backup",
+        help="back up the database, the media and .env into $DATA_ROOT/<deployment>/backups",
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="keep the newest N (default: BACKUP_KEEP in .env, else 7)",
+    )
+    job = commands.add_parser(
+        "restore", help="restore a backup (default: the newest) and start again"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument(
+        "backup", type=Path, nargs="?", metavar="BACKUP", help="a backup, or a folder of them"
+    )
+    job.add_argument(
+        "--replace", action="store_true", help="replace data already there (backed up first)"
+    )
+    job.add_argument(
+        "--env", action="store_true", help="take the backup's secrets where .env has others"
+    )
+
+
+def run(stack: Path, args: argparse.Namespace) -> list[str]:
+    app = args.app or links.linked_app(stack)
+    if app is None:
+        raise StackError("no app linked to this stack: name it with --app PATH")
+    app = Path(app).resolve()
+    if not app.is_dir():
+        raise StackError(f"app folder '{app}' not found: name the app's checkout with --app PATH")
+    if args.command == "backup":
+        return backup(stack, app, args.keep)
+    return restore(stack, app, args.backup, args.replace, args.env)

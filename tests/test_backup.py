@@ -1,0 +1,297 @@
+"""Backups, restore and the move to a new server, under the real Docker engine, with the
+commands the app's README gives (make backup, make restore, the cron line, the move).
+
+One deployment ("old") gets notes through the API, a superuser and an uploaded file. It is
+backed up, taken down with its volumes and its uploads deleted, and restored: the same rows,
+bytes and admin login. Refusals change nothing. The move copies only the app's checkout and
+a backup to another folder, DATA_ROOT, compose project and volumes, and restores there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.cookiejar
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from deployments import (
+    Deployment,
+    deployment_of,
+    health,
+    listen_on_free_ports,
+    set_env,
+    unique_project,
+)
+from helpers import ENV, readme_blocks, record_timing, run
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SLUG = "igny8"
+ADMIN, PASSWORD = "boss", "a long admin password 42"
+NOTES = [{"title": f"note {n}", "body": f"body of note {n}"} for n in range(3)]
+UPLOAD = "uploads/photo.bin"
+UPLOAD_BYTES = os.urandom(300_000)
+COMPOSE = ("docker", "compose", "-f", "docker-compose.app.yml")
+
+
+@pytest.fixture(scope="module")
+def old(template, tmp_path_factory):
+    base = tmp_path_factory.mktemp("backup") / "old server"
+    with deployment_of(template, base, "backup", SLUG, app_packages=False) as deployment:
+        yield deployment
+
+
+def media_folder(deployment: Deployment) -> Path:
+    env = dict(
+        line.split("=", 1)
+        for line in (deployment.app / ".env").read_text().splitlines()
+        if "=" in line
+    )
+    return Path(env["DATA_ROOT"]) / deployment.project / "media"
+
+
+def backups_of(deployment: Deployment) -> list[Path]:
+    folder = media_folder(deployment).parent / "backups"
+    return sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file())
+
+
+def make(deployment: Deployment, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run("make", *args, cwd=deployment.app, env=ENV, check=check)
+
+
+def notes(deployment: Deployment) -> list[dict]:
+    return sorted(deployment.json("/api/notes/"), key=lambda note: note["id"])
+
+
+def served_upload(deployment: Deployment) -> str:
+    code, _, content = deployment.fetch(f"/media/{UPLOAD}")
+    assert code == 200, f"/media/{UPLOAD}: {code}"
+    return hashlib.sha256(content).hexdigest()
+
+
+def admin_login(deployment: Deployment, password: str) -> bool:
+    """Log in to /admin/ as a browser does (CSRF cookie and token); True if it let us in."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=deployment.tls),
+        urllib.request.HTTPCookieProcessor(jar),
+    )
+    login = deployment.url + "/admin/login/?next=/admin/"
+    page = opener.open(login, timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = {
+        "csrfmiddlewaretoken": token,
+        "username": ADMIN,
+        "password": password,
+        "next": "/admin/",
+    }
+    request = urllib.request.Request(
+        login,
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Referer": login, "Origin": deployment.url},
+    )
+    with opener.open(request, timeout=30) as response:
+        return response.url.endswith("/admin/") and "Log out" in response.read().decode()
+
+
+def fill(deployment: Deployment) -> None:
+    for note in NOTES:
+        deployment.json("/api/notes/", note, status=201)
+    deployment.compose(
+        "exec", "-T", "-e", f"DJANGO_SUPERUSER_PASSWORD={PASSWORD}", "backend", "python",
+        "/opt/stack/manage.py", "createsuperuser", "--noinput", "--username", ADMIN,
+        "--email", "boss@example.com",
+    )  # fmt: skip
+    # An upload, written by the backend's user as Django's storage would.
+    subprocess.run(
+        [*COMPOSE, "exec", "-T", "backend", "sh", "-c",
+         f"mkdir -p /srv/media/uploads && cat > /srv/media/{UPLOAD}"],
+        input=UPLOAD_BYTES, cwd=deployment.app, check=True,
+    )  # fmt: skip
+
+
+def state(deployment: Deployment) -> tuple:
+    """What a refused restore must leave as it was."""
+    return (
+        notes(deployment),
+        served_upload(deployment),
+        (deployment.app / ".env").read_bytes(),
+        [p.name for p in backups_of(deployment)],
+    )
+
+
+def backed_up(output: str) -> Path:
+    return Path(re.search(r"Backed up to (.+?) \(", output).group(1))
+
+
+def test_round_trip_restores_rows_uploads_and_admin_login(old):
+    fill(old)
+    before, upload = notes(old), served_upload(old)
+    assert upload == hashlib.sha256(UPLOAD_BYTES).hexdigest()
+    assert admin_login(old, PASSWORD) and not admin_login(old, "wrong password")
+
+    start = time.monotonic()
+    done = make(old, "backup")
+    seconds = time.monotonic() - start
+    folder = backed_up(done.stdout)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    files = manifest["files"]
+    sizes = ", ".join(f"{name} {file['bytes'] / 1000:.0f} kB" for name, file in files.items())
+    record_timing(f"[backup] make backup ({sizes})", seconds)
+    print(done.stdout)
+    assert folder.parent.parent == media_folder(old).parent
+    assert re.fullmatch(r"\d{8}T\d{6}Z", folder.name)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "app.env").stat().st_mode) == 0o600
+    assert (folder / "app.env").read_bytes() == (old.app / ".env").read_bytes()
+    assert manifest["project"] == old.project
+    assert manifest["app_commit"] == run("git", "rev-parse", "HEAD", cwd=old.app).stdout.strip()
+    assert manifest["template_version"] == run(old.stack / "install.sh", "--version").stdout.strip()
+    for name, file in files.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == file["sha256"]
+
+    old.compose("down", "--volumes")
+    for entry in media_folder(old).iterdir():
+        shutil.rmtree(entry)
+    # Into a fresh deployment that runs: migrations made its tables, with no data in them.
+    old.up()
+    assert notes(old) == []
+    start = time.monotonic()
+    done = make(old, "restore")
+    record_timing("[backup] make restore (after down -v, up: no data)", time.monotonic() - start)
+    print(done.stdout)
+    assert "the site is up" in done.stdout
+    old.trust_caddy()  # a new Caddy CA: its volume went with down -v
+
+    assert notes(old) == before
+    assert served_upload(old) == upload
+    owner = (media_folder(old) / UPLOAD).stat()
+    assert (owner.st_uid, owner.st_gid) == (10001, 10001)
+    assert admin_login(old, PASSWORD)
+
+
+def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
+    newest = backups_of(old)[-1]
+    before = state(old)
+
+    refused = make(old, "restore", check=False)
+    assert refused.returncode != 0
+    assert "already holds data (rows in auth_user, " in refused.stderr
+    assert "notes_note" in refused.stderr
+    assert "add --replace to replace it (it is backed up first)" in refused.stderr
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(newest, damaged)
+    dump = bytearray((damaged / "database.dump").read_bytes())
+    dump[len(dump) // 2] ^= 0xFF
+    (damaged / "database.dump").write_bytes(dump)
+    refused = make(old, "restore", f"ARGS=--replace {shlex.quote(str(damaged))}", check=False)
+    assert "database.dump does not match its sha256 in manifest.json: the backup is " in (
+        refused.stderr
+    )
+    assert "restore another backup" in refused.stderr
+
+    refused = make(old, "restore", f"ARGS={shlex.quote(str(tmp_path / 'nowhere'))}", check=False)
+    assert "not found: name a backup folder" in refused.stderr
+    (tmp_path / "empty").mkdir()
+    refused = make(old, "restore", f"ARGS={shlex.quote(str(tmp_path / 'empty'))}", check=False)
+    assert f"no backup in {tmp_path / 'empty'}: make one with ./stack backup" in refused.stderr
+
+    assert state(old) == before
+    assert health(old) is not None
+
+    # Told to replace: what was there is backed up first, then replaced.
+    old.json("/api/notes/", {"title": "written after the backup", "body": ""}, status=201)
+    start = time.monotonic()
+    done = make(old, "restore", f"ARGS=--replace {shlex.quote(str(newest))}")
+    record_timing("[backup] make restore --replace (with a backup first)", time.monotonic() - start)
+    assert "Backed up the data it replaces first" in done.stdout
+    old.trust_caddy()
+    assert notes(old) == before[0]
+    saved = backups_of(old)[-1]
+    assert saved.name > newest.name
+    with (saved / "database.dump").open("rb") as dump:  # it holds the note written since
+        sql = subprocess.run(
+            [*COMPOSE, "exec", "-T", "db", "pg_restore", "--data-only", "--file=-"],
+            stdin=dump, cwd=old.app, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+    assert b"written after the backup" in sql
+
+
+def test_the_readmes_cron_line_backs_up_from_anywhere_keeping_the_newest(old):
+    lines = readme_blocks(old.app / "README.md", "Backups")[1]
+    path_line, cron_line = lines
+    assert path_line.startswith("PATH=") and cron_line.startswith("30 3 * * * ")
+    command = cron_line.split(None, 5)[5].replace("/srv/app", str(old.app).replace(" ", "\\ "))
+    set_env(old.app / ".env", BACKUP_KEEP="2")
+    cron_env = {"PATH": path_line.removeprefix("PATH="), "HOME": "/root", "SHELL": "/bin/sh"}
+    for _ in range(3):
+        result = subprocess.run(
+            ["sh", "-c", command], cwd="/", env=cron_env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        time.sleep(1)  # folders are named by the second
+    assert len(backups_of(old)) == 2
+    set_env(old.app / ".env", BACKUP_KEEP="7")
+
+
+def test_move_to_a_new_server_serves_the_same_notes_uploads_and_login(old, tmp_path_factory):
+    before, upload = notes(old), served_upload(old)
+    steps = []
+
+    def step(name: str, script: str, cwd: Path) -> None:
+        start = time.monotonic()
+        result = subprocess.run(
+            ["bash", "-ec", script], cwd=cwd, env={**os.environ, **ENV}, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        seconds = time.monotonic() - start
+        assert result.returncode == 0, f"{script}\n{result.stdout}\n{result.stderr}"
+        steps.append((name, seconds))
+        record_timing(f"[move] {name}", seconds)
+
+    readme = old.app / "README.md"
+    (backup_line,) = readme_blocks(readme, "Moving to a new server")[0]
+    copy, install = readme_blocks(readme, "Moving to a new server")[1:3]
+    step(backup_line, backup_line, old.app)
+    newest = backups_of(old)[-1]
+
+    # The new server: its own folder, DATA_ROOT, compose project, ports and volumes.
+    new_base = tmp_path_factory.mktemp("backup") / "new server"
+    new_base.mkdir()
+    assert copy[0].startswith("old=") and copy[1].startswith("backup=")
+    here = [f"old={old.app}".replace(" ", "\\ "), f"backup={newest}".replace(" ", "\\ ")]
+    for line in copy[2:]:
+        step(line, "\n".join([*here, line]), new_base)
+    app = new_base / "app"
+    set_env(app / ".env", DATA_ROOT=str(new_base / "data"))
+    url = listen_on_free_ports(app, unique_project(SLUG))
+
+    assert install[0] == "cd app" and install[2].startswith("stack=")
+    new = Deployment("new", app, app / install[2].removeprefix("stack="), url, new_base / "ca.crt")
+    try:
+        for line in install[1:]:
+            if not line.startswith("stack="):
+                step(line, f"{install[2]}\n{line}", app)
+        new.trust_caddy()
+        total = sum(seconds for _, seconds in steps)
+        record_timing(f"[move] all {len(steps)} steps", total)
+        print("\n".join(f"{seconds:6.1f}s  {name}" for name, seconds in steps))
+
+        assert new.project != old.project and media_folder(new) != media_folder(old)
+        assert notes(new) == before
+        assert served_upload(new) == upload
+        assert admin_login(new, PASSWORD)
+    finally:
+        new.down()
