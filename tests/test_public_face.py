@@ -11,6 +11,7 @@ import socket
 import ssl
 import statistics
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -206,15 +207,28 @@ def test_spa_admin_and_browsable_api_pass_the_csp_in_chromium(deployment, browse
 # ---- Lighthouse ----------------------------------------------------------------------------
 
 
+def quiet_cpus(timeout: float = 180) -> float:
+    """Waits (up to `timeout` s) for the 1-minute load average to fall below the number of
+    CPUs: Lighthouse's performance score measures main-thread time, which other busy
+    processes stretch. Returns the load average it ran at, for the record."""
+    deadline = time.monotonic() + timeout
+    while os.getloadavg()[0] >= (os.cpu_count() or 1) and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def lighthouse(url: str, home: Path, report: Path) -> dict:
     """One Lighthouse run with Debian's Chromium; the HOME's NSS database trusts the site."""
     assert LIGHTHOUSE.exists(), "Lighthouse is missing: run bash .ci/provision-tools.sh"
+    load = quiet_cpus()
     run(
         LIGHTHOUSE, url, "--chrome-flags=--headless --no-sandbox", "--quiet",
         f"--only-categories={','.join(CATEGORIES)}", "--output=json", f"--output-path={report}",
         env={"HOME": str(home), "CHROME_PATH": "/usr/bin/chromium"},
     )  # fmt: skip
-    return json.loads(report.read_text())
+    result = json.loads(report.read_text())
+    result["loadAverage"] = load
+    return result
 
 
 def scores(result: dict) -> dict[str, float]:
@@ -237,13 +251,17 @@ def failing_audits(result: dict) -> list[str]:
 def test_lighthouse_scores_100_in_all_four_categories(deployment, browser_home, tmp_path):
     """Lighthouse's default (a mobile phone on a slow network, simulated) on the home page with
     notes on it, over HTTPS verified against Caddy's CA. Performance depends on how busy the
-    CPUs are, so it runs a few times and the median run counts, as Lighthouse advises."""
+    CPUs are: each run waits for them to be quiet, and of a few runs the median counts, as
+    Lighthouse advises."""
     results = [
         lighthouse(deployment.url + "/", browser_home, tmp_path / f"lighthouse-{n}.json")
         for n in range(LIGHTHOUSE_RUNS)
     ]
     for n, result in enumerate(results):
-        print(f"Lighthouse {result['lighthouseVersion']} run {n + 1}: {scores(result)}")
+        print(
+            f"Lighthouse {result['lighthouseVersion']} run {n + 1} "
+            f"(load average {result['loadAverage']:.1f}): {scores(result)}"
+        )
         for line in failing_audits(result):
             print(f"  {line}")
     median = statistics.median_low(r["categories"]["performance"]["score"] for r in results)
