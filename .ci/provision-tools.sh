@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine; does nothing where it is all there.
 #   Debian packages: PostgreSQL and Redis servers (the tests start them on free ports).
+#   Lighthouse (npm, pinned by .ci/lighthouse/package-lock.json) into .ci/lighthouse/node_modules.
 #   Docker engine, compose v2 and buildx: provision-docker.sh, run at the end.
 set -euo pipefail
 # shellcheck source=.ci/debian.sh
@@ -22,5 +23,15 @@ if [ ${#debs[@]} -gt 0 ]; then
     apt_install "${debs[@]}"
 fi
 
-echo "Tools ready: $(psql --version | head -1); $(redis-server --version | cut -d' ' -f1-3)"
+# --ignore-scripts: no install script of its dependencies may download a browser; the tests
+# run it with Debian's Chromium.
+lighthouse=$(dirname "${BASH_SOURCE[0]}")/lighthouse
+pinned=$(node -p "require('./$lighthouse/package.json').dependencies.lighthouse")
+installed=$(node -p "try { require('./$lighthouse/node_modules/lighthouse/package.json').version } catch { '' }")
+if [ "$installed" != "$pinned" ]; then
+    echo "Installing Lighthouse $pinned"
+    npm ci --prefix "$lighthouse" --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+echo "Tools ready: $(psql --version | head -1); $(redis-server --version | cut -d' ' -f1-3); Lighthouse $pinned"
 bash "$(dirname "${BASH_SOURCE[0]}")/provision-docker.sh"

@@ -136,6 +136,8 @@ def test_hashed_assets_are_immutable_and_security_headers_are_set(deployment):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert "Server" not in headers
+    assert headers["Content-Security-Policy"].startswith("default-src 'self';")
+    assert "Strict-Transport-Security" not in headers  # localhost: Caddy withholds it
     assets = re.findall(r'(/assets/[^"]+\.(?:js|css))"', page.decode())
     assert assets
     for asset in assets:

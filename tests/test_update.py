@@ -153,7 +153,7 @@ def edit_app(app: Path) -> None:
     """App code, a changed setting, a Python requirement, an npm dependency, an ignore rule."""
     settings = app / "backend/shop_core/settings.py"
     edit(settings, '    "notes",\n]', '    "notes",\n    "shop",\n]')
-    edit(settings, "SECURE_HSTS_PRELOAD = True", "SECURE_HSTS_PRELOAD = False")
+    edit(settings, 'TIME_ZONE = "UTC"', 'TIME_ZONE = "Europe/Paris"')
     shop = app / "backend/shop"
     (shop / "migrations").mkdir(parents=True)
     for empty in ("__init__.py", "migrations/__init__.py"):
@@ -184,7 +184,7 @@ def assert_stack_edits(stack: Path) -> None:
 def assert_app_edits(app: Path) -> None:
     settings = (app / "backend/shop_core/settings.py").read_text()
     assert '    "notes",\n    "shop",\n]' in settings
-    assert "SECURE_HSTS_PRELOAD = False" in settings
+    assert 'TIME_ZONE = "Europe/Paris"' in settings
     assert "class Order(models.Model)" in (app / "backend/shop/models.py").read_text()
     assert (app / "backend/shop/migrations/__init__.py").is_file()
     assert "About the shop" in (app / "frontend/src/pages/About.tsx").read_text()

@@ -22,7 +22,7 @@ describe('App', () => {
     renderAt('/')
 
     expect(screen.getByRole('heading', { level: 1, name: 'Notes' })).toBeTruthy()
-    expect(await screen.findByRole('heading', { name: 'First note' })).toBeTruthy()
+    expect(await screen.findByRole('heading', { level: 2, name: 'First note' })).toBeTruthy()
   })
 
   it('adds a note from the form', async () => {

@@ -8,7 +8,7 @@ export default function NoteList({ notes }: { notes: Note[] }) {
     <ul className="notes">
       {notes.map((note) => (
         <li key={note.id}>
-          <h3>{note.title}</h3>
+          <h2>{note.title}</h2>
           {note.body && <p>{note.body}</p>}
           <time dateTime={note.created_at}>{new Date(note.created_at).toLocaleString()}</time>
         </li>
