@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import statistics
@@ -144,6 +145,19 @@ def test_robots_txt_is_a_text_file(deployment):
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain")
     assert body.decode().startswith("User-agent: *\n")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_built_page_has_no_inline_script_and_describes_itself(deployment):
+    """Vite's output passes the CSP as it is: every script is a file of the site."""
+    _, _, page = deployment.fetch("/")
+    html = page.decode()
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts
+    assert all(re.search(r'\bsrc="/assets/[^"]+\.js"', tag) for tag in scripts), scripts
+    assert '<html lang="en">' in html
+    assert re.search(r'<meta name="description" content="[^"]{20,}"', html)
 
 
 # ---- CSP in Chromium -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ running.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -66,15 +67,22 @@ class Compose:
     def running(self) -> set[str]:
         return set(self.run("ps", "--status", "running", "--services").split())
 
+    def inspect(self, service: str) -> dict:
+        """`docker inspect` of the service's container ({} when it has none)."""
+        container = self.run("ps", "--all", "--quiet", service).strip()
+        if not container:
+            return {}
+        command = ["docker", "inspect", container]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        return json.loads(result.stdout)[0] if result.returncode == 0 else {}
+
     def state(self, service: str) -> str:
-        return self.run("ps", "--all", "--format", "{{.State}}", service).strip()
+        """running, restarting, exited, ..."""
+        return self.inspect(service).get("State", {}).get("Status", "")
 
     def restarts(self, service: str) -> int:
         """How often the engine restarted the service's container (after it failed)."""
-        container = self.run("ps", "--all", "--quiet", service).strip()
-        inspect = ["docker", "inspect", "--format", "{{.RestartCount}}", container]
-        result = subprocess.run(inspect, capture_output=True, text=True, check=False)
-        return int(result.stdout.strip() or 0)
+        return self.inspect(service).get("RestartCount", 0)
 
 
 def deploy(stack: Path, app: Path | None) -> list[str]:
