@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from deployments import browser_page, deployment_of, set_env, trusting_home
 from helpers import ROOT, free_port, run, tool, wait_for
+from playwright.sync_api import Error as BrowserError
+from playwright.sync_api import Page, Response
 
 CSP = (
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -162,6 +164,19 @@ def test_the_built_page_has_no_inline_script_and_describes_itself(deployment):
 
 # ---- CSP in Chromium -----------------------------------------------------------------------
 
+
+def goto(page: Page, url: str) -> Response | None:
+    """page.goto, again when Chromium dropped it because the host's network interfaces
+    changed (other compose projects on the engine adding or removing their networks)."""
+    for attempt in range(3):
+        try:
+            return page.goto(url)
+        except BrowserError as error:
+            if "ERR_NETWORK_CHANGED" not in str(error) or attempt == 2:
+                raise
+    return None
+
+
 LISTEN = """
 window.cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
@@ -183,7 +198,7 @@ def test_spa_admin_and_browsable_api_pass_the_csp_in_chromium(deployment, browse
         page.add_init_script(LISTEN)
 
         def visit(path: str, heading: str | None = None) -> None:
-            response = page.goto(deployment.url + path)
+            response = goto(page, deployment.url + path)
             assert response.headers["content-security-policy"] == CSP, path
             if heading:
                 page.get_by_role("heading", name=heading).first.wait_for(timeout=30_000)
