@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench release clean
+.PHONY: demo test lint bench lock release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(BIN)/copier
 # Median seconds of generating the pair (and the stack alone) against a one-file copier template.
 bench: $(BIN)/copier
 	$(BIN)/python bench/generate.py $(BENCH_ARGS)
+
+# The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
+lock: $(BIN)/copier
+	$(BIN)/python scripts/lock.py
 
 # Tag a release: the CHANGELOG has its `## [VERSION]` heading, committed, and the tree is clean.
 # Then publish the tag: git push --tags (a clone without tags sees only development versions).

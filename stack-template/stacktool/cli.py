@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import dotenv, images, links
+from . import dotenv, images, links, lock
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -84,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
     job.add_argument("app", type=Path, metavar="APP")
     job = commands.add_parser("build", help="build the images (with the app's own packages)")
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job = commands.add_parser(
+        "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="write PATH/backend/requirements-app.lock")
     commands.add_parser("version", help="print the template version of this stack")
     return top
 
@@ -99,6 +103,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = dotenv.sync(args.app)
         elif args.command == "build":
             said = build(stack, args.app)[1]
+        elif args.command == "lock":
+            said = lock.lock_app(stack, args.app) if args.app else lock.lock_stack(stack)
         else:
             said = [images.version(stack)]
     except StackError as error:
