@@ -41,7 +41,7 @@ def has_no_release_tags(src: str) -> bool:
         )
     except FileNotFoundError:
         return False
-    tags = re.findall(r"refs/tags/v?(\d+(?:\.\d+)*)$", found.stdout, flags=re.M)
+    tags = re.findall(r"refs/tags/v?(\d+(?:\.\d+)*)$", found.stdout, flags=re.MULTILINE)
     return found.returncode == 0 and not tags
 
 
