@@ -87,7 +87,9 @@ def parser() -> argparse.ArgumentParser:
     job = commands.add_parser(
         "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
     )
-    job.add_argument("--app", type=Path, metavar="PATH", help="write PATH/backend/requirements-app.lock")
+    job.add_argument(
+        "--app", type=Path, metavar="PATH", help="write PATH/backend/requirements-app.lock"
+    )
     commands.add_parser("version", help="print the template version of this stack")
     return top
 
