@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lock release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,26 @@ lint: $(BIN)/copier
 # Median seconds of generating the pair (and the stack alone) against a one-file copier template.
 bench: $(BIN)/copier
 	$(BIN)/python bench/generate.py $(BENCH_ARGS)
+
+# The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
+lock: $(BIN)/copier
+	$(BIN)/python scripts/lock.py
+
+# Tag a release: the CHANGELOG has its `## [VERSION]` heading, committed, and the tree is clean.
+# Then publish the tag: git push --tags (a clone without tags sees only development versions).
+release:
+	@case "$(VERSION)" in \
+		[0-9]*.[0-9]*.[0-9]*) ;; \
+		*) echo "error: give the version as VERSION=x.y.z, e.g. make release VERSION=0.3.0" >&2; exit 1 ;; \
+	esac
+	@grep -q '^## \[$(VERSION)\]' CHANGELOG.md || { \
+		echo "error: CHANGELOG.md has no '## [$(VERSION)]' heading: rename '## [Unreleased]' to '## [$(VERSION)] - $$(date +%Y-%m-%d)', add a new empty Unreleased, commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain)" || { \
+		echo "error: the working tree has uncommitted changes: commit or stash them first (git status)" >&2; exit 1; }
+	@! git rev-parse -q --verify "refs/tags/$(VERSION)" >/dev/null || { \
+		echo "error: tag $(VERSION) exists already: pick the next version" >&2; exit 1; }
+	git tag -a "$(VERSION)" -m "Release $(VERSION)"
+	@echo "Tagged $(VERSION). Publish it: git push --tags"
 
 clean:
 	rm -rf $(VENV) demo

@@ -128,6 +128,8 @@ def add_app_packages(app: Path) -> None:
     with (app / "backend/requirements-app.txt").open("a") as file:
         file.write("{}=={}\n".format(*APP_REQUIREMENT))
     write_packages(app, dict([APP_NPM_PACKAGE]))
+    stack = (app / "backend/manage.py").resolve().parent.parent  # manage.py links into it
+    run(stack / "stack", "lock", "--app", app)  # pinned and hashed, as the app's README says
     run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
 
 

@@ -102,9 +102,12 @@ def test_a_bad_package_list_fails_npm_ci_naming_the_fix(pair, dependencies, mess
 
 
 def test_app_ci_installs_the_app_requirements(pair):
-    """The app's CI installs requirements-app.txt beside the stack's requirements."""
+    """The app's CI installs its requirements-app.lock beside the stack's lock, hashed."""
     app, _ = pair
     workflow = (app / ".github/workflows/ci.yml").read_text()
-    assert "pip install -r backend/requirements-dev.txt -r backend/requirements-app.txt" in workflow
+    install = (
+        "pip install --require-hashes -r backend/requirements.lock -r backend/requirements-app.lock"
+    )
+    assert install in workflow
     requirements = (app / "backend/requirements-app.txt").read_text()
     assert all(line.startswith("#") for line in requirements.splitlines())

@@ -1,4 +1,4 @@
-"""The generated backend: installs from the stack's requirements, passes `check --deploy`,
+"""The generated backend: installs from the stack's lock (hashes required), passes `check --deploy`,
 has its migrations, and its own test suite passes against real PostgreSQL (and Redis)."""
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ def backend(request, generate, postgres, redis_url, tmp_path_factory):
         "pip",
         "install",
         "--quiet",
+        "--require-hashes",
         "-r",
-        app / "backend/requirements-dev.txt",
+        app / "backend/requirements.lock",
         "-r",
-        app / "backend/requirements-app.txt",
+        app / "backend/requirements-app.lock",
     )
     env = {
         **read_env(app / ".env"),

@@ -81,7 +81,7 @@ def test_app_defaults_come_from_the_stack_it_links_to(template, tmp_path):
         domain="shop.example.com",
         acme_email="ops@example.com",
         use_celery="true",
-        node_version="20",
+        node_version="24",
     )
     app = tmp_path / "igny8"
     copier_copy(template, app, repo="app")
@@ -89,7 +89,7 @@ def test_app_defaults_come_from_the_stack_it_links_to(template, tmp_path):
     assert (recorded["domain"], recorded["use_celery"], recorded["node_version"]) == (
         "shop.example.com",
         True,
-        "20",
+        "24",
     )
     assert_links(app, stack)
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""

@@ -418,10 +418,19 @@ def test_ci_reports_a_newer_template_version_and_never_fails_for_it(
     run("git", "clone", "--quiet", template, newer)
     run("git", "commit", "--quiet", "--allow-empty", "-m", "Next release", cwd=newer, env=ENV)
     run("git", "tag", "99.1.0", cwd=newer)
+    # A clone without the tags (a template repo whose maintainers never pushed them).
+    untagged = tmp_path / "untagged template"
+    run("git", "clone", "--quiet", "--no-tags", f"file://{template}", untagged)
+    run("git", "tag", "--delete", *run("git", "tag", cwd=untagged).stdout.split(), cwd=untagged)
     cases = [
         (template, 0, f"this repo has the latest version, {TEMPLATE_VERSION}"),
         (newer, 2, f"version 99.1.0 is out, this repo has {TEMPLATE_VERSION}"),
         (tmp_path / "gone", 0, f"cannot check {tmp_path / 'gone'} for a newer template version"),
+        (
+            untagged,
+            0,
+            f"cannot check {untagged} for a newer template version: it has no release tags",
+        ),
     ]
     script = "scripts/check_template_update.py"
     assert (pair.app / script).read_bytes() == (pair.stack / script).read_bytes()

@@ -8,6 +8,7 @@ says why): CI runs this as a report, never as a reason to fail the pipeline. Nee
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,28 @@ def template_source() -> str:
     return str(answers.get("_src_path") or "the template")
 
 
+def has_no_release_tags(src: str) -> bool:
+    """True when git lists the template's tags and none is a version (e.g. a clone made
+    without them); False also when git cannot tell."""
+    try:
+        found = subprocess.run(
+            ["git", "ls-remote", "--tags", src], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return False
+    tags = re.findall(r"refs/tags/v?(\d+(?:\.\d+)*)$", found.stdout, flags=re.MULTILINE)
+    return found.returncode == 0 and not tags
+
+
 def main() -> int:
     src = template_source()
+    no_tags = (
+        f"cannot check {src} for a newer template version: it has no release tags "
+        "(its maintainers publish them with git push --tags)"
+    )
+    if has_no_release_tags(src):
+        report(no_tags)
+        return 0
     command = ["copier", "check-update", "--output-format", "json"]
     try:
         found = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
@@ -49,6 +70,11 @@ def main() -> int:
         current, latest = answer["current_version"], answer["latest_version"]
     except (ValueError, KeyError):
         report(f"cannot read the answer of copier check-update: {found.stdout}")
+        return 0
+    # Without release tags copier makes up a development version (0.0.0.post35.dev0+g1a2b3c4):
+    # nothing to compare against.
+    if not latest or re.search(r"\.dev|\+", str(latest)):
+        report(no_tags)
         return 0
     if answer.get("update_available"):
         report(

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import backup, deploy, dotenv, images, links
+from . import backup, deploy, dotenv, images, links, lock
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -88,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
         "deploy", help="deploy the app's new code: migrate, reload, rebuild, no request failed"
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job = commands.add_parser(
+        "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
+    )
+    job.add_argument(
+        "--app", type=Path, metavar="PATH", help="write PATH/backend/requirements-app.lock"
+    )
     commands.add_parser("version", help="print the template version of this stack")
     backup.add_commands(commands)
     return top
@@ -108,6 +114,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = deploy.deploy(stack, args.app)
         elif args.command in backup.COMMANDS:
             said = backup.run(stack, args)
+        elif args.command == "lock":
+            said = lock.lock_app(stack, args.app) if args.app else lock.lock_stack(stack)
         else:
             said = [images.version(stack)]
     except StackError as error:

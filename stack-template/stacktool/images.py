@@ -2,7 +2,7 @@
 
 Each image is <deployment>-<service>:<template version>, <deployment> being the compose
 project of the app it is built for (by default the slug). The app's own packages
-(backend/requirements-app.txt, frontend/package-app.json) are built in: only those two
+(backend/requirements-app.lock, frontend/package-app.json) are built in: only those two
 files are sent to Docker, as the BuildKit named context "app", never the app's code (that
 reaches the containers by bind mount) and nothing behind a link.
 """
@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import dotenv
+from . import dotenv, lock
 from .answers import read_answers
 from .errors import StackError
 
@@ -22,7 +22,7 @@ SERVICES = ("backend", "frontend", "caddy")
 # The backend's user: it owns the uploads on the host, so the data folders are chowned to it.
 BACKEND_UID = 10001
 APP_PACKAGES = {
-    "backend": ("backend/requirements-app.txt", ""),
+    "backend": ("backend/requirements-app.lock", ""),
     "frontend": ("frontend/package-app.json", "{}\n"),
 }
 
@@ -89,7 +89,9 @@ def build(stack: Path, app: Path | None) -> list[str]:
             contexts[service].mkdir()
             source = app / listing if app else None
             target = contexts[service] / Path(listing).name
-            if source and source.is_file():
+            if service == "backend":  # the lock, resolved now if the app has none that fits
+                target.write_text(lock.app_lock_for_build(stack, app))
+            elif source and source.is_file():
                 shutil.copyfile(source, target)
             else:
                 target.write_text(empty)
