@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -184,11 +183,9 @@ def test_caddy_serves_its_caddyfile_and_has_wget(images, containers, tmp_path):
     run("docker", "exec", name, *health)
 
 
-def test_a_second_build_is_quick_and_changes_nothing(images):
+def test_a_second_build_changes_nothing(images):
     before = {key: image_id(image) for key, image in images.items()}
-    start = time.monotonic()
     run("bash", ROOT / "tests/standins/build.sh")
-    assert time.monotonic() - start < 15
     assert {key: image_id(image) for key, image in images.items()} == before
 
 
