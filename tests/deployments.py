@@ -24,7 +24,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers import copier_copy, ensure_standins, free_port, record_timing, run, write_packages
+from helpers import (
+    copier_copy,
+    edit,
+    ensure_standins,
+    free_port,
+    read_env,
+    record_timing,
+    run,
+    write_packages,
+)
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +57,7 @@ class Deployment:
     @property
     def project(self) -> str:
         """The compose project: its images, volumes and data folders carry this name."""
-        env = read_dotenv(self.app / ".env")
+        env = read_env(self.app / ".env")
         return env.get("COMPOSE_PROJECT_NAME") or self.stack.name.removesuffix("-stack")
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -105,14 +114,6 @@ class Deployment:
         return logs
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    return dict(
-        line.split("=", 1)
-        for line in path.read_text().splitlines()
-        if "=" in line and not line.lstrip().startswith("#")
-    )
-
-
 def set_env(dotenv: Path, **values: str) -> None:
     """Set keys of a .env file: replaced where present, appended where not."""
     lines = dotenv.read_text().splitlines()
@@ -131,6 +132,18 @@ def add_app_packages(app: Path) -> None:
     stack = (app / "backend/manage.py").resolve().parent.parent  # manage.py links into it
     run(stack / "stack", "lock", "--app", app)  # pinned and hashed, as the app's README says
     run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)
+
+
+def commit_release(app: Path, heading: str) -> None:
+    """A new release of the app's code, committed as `git pull` would bring it: the health
+    answer says release 2, the home page's heading is `heading`."""
+    edit(
+        app / "backend/core/views.py",
+        'body = {"status": "ok"}',
+        'body = {"status": "ok", "release": "2"}',
+    )
+    edit(app / "frontend/src/pages/Home.tsx", "<h1>Notes</h1>", f"<h1>{heading}</h1>")
+    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=app)
 
 
 def timed(name: str, *args, **kwargs) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ from deployments import (
     Deployment,
     browser_page,
     bundle,
+    commit_release,
     deployment_of,
     health,
     listen_on_free_ports,
@@ -253,17 +254,7 @@ def test_install_and_build_twice_change_nothing(deployment):
 
 def test_deploy_without_rebuild(deployment, browser_home):
     images = deployment.images()
-    edit(
-        deployment.app / "backend/core/views.py",
-        'body = {"status": "ok"}',
-        'body = {"status": "ok", "release": "2"}',
-    )
-    edit(
-        deployment.app / "frontend/src/pages/Home.tsx",
-        "<h1>Notes</h1>",
-        "<h1>Notes, deployed again</h1>",
-    )
-    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
+    commit_release(deployment.app, "Notes, deployed again")
 
     start = time.monotonic()
     run("make", "deploy", cwd=deployment.app)  # the app README's deploy, after `git pull`

@@ -23,14 +23,14 @@ from deployments import (
     Deployment,
     Load,
     bundle,
+    commit_release,
     deployment_of,
     health,
     listen_on_free_ports,
-    read_dotenv,
     set_env,
     unique_project,
 )
-from helpers import edit, record_timing, run, wait_for
+from helpers import edit, read_env, record_timing, run, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -75,17 +75,7 @@ def served(deployment, path="/") -> bool:
 
 def test_deploy_under_load_fails_no_request(deployment):
     """The app README's deploy (`git pull` brought the code, then `make deploy`)."""
-    edit(
-        deployment.app / "backend/core/views.py",
-        'body = {"status": "ok"}',
-        'body = {"status": "ok", "release": "2"}',
-    )
-    edit(
-        deployment.app / "frontend/src/pages/Home.tsx",
-        "<h1>Notes</h1>",
-        "<h1>Notes, deployed without a failed request</h1>",
-    )
-    run("git", "commit", "--quiet", "--all", "--message", "Second release", cwd=deployment.app)
+    commit_release(deployment.app, "Notes, deployed without a failed request")
     images = deployment.images()
 
     with Load(deployment) as load:
@@ -196,7 +186,7 @@ def test_a_wrong_database_password_is_explained(deployment):
     finally:
         dotenv.write_text(saved)
     assert result.returncode != 0
-    project = read_dotenv(dotenv)["COMPOSE_PROJECT_NAME"]
+    project = read_env(dotenv)["COMPOSE_PROJECT_NAME"]
     message = result.stderr
     assert "the database refuses POSTGRES_PASSWORD of the app's .env" in message, message
     assert "put back the .env it was created with" in message
@@ -204,7 +194,7 @@ def test_a_wrong_database_password_is_explained(deployment):
 
 
 def test_caddy_and_django_log_to_the_data_folder_rotated(deployment):
-    env = read_dotenv(deployment.app / ".env")
+    env = read_env(deployment.app / ".env")
     logs = Path(env["DATA_ROOT"]) / deployment.project / "logs"
     assert logs.stat().st_uid == 10001  # the backend's user; Caddy runs as root
     missing = f"/api/no-such-endpoint-{time.time_ns()}/"
