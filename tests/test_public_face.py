@@ -27,6 +27,7 @@ CSP = (
     "frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+TRUSTED_CAS = Path("/usr/local/share/ca-certificates")  # where Caddy would add its root (Debian)
 ADMIN_PASSWORD = "public-face-password-42"
 LIGHTHOUSE = ROOT / ".ci/lighthouse/node_modules/.bin/lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -117,6 +118,9 @@ def test_a_real_domain_gets_hsts_on_every_response(generate, tmp_path):
     server["listen"] = [f"127.0.0.1:{port}"]
     server["automatic_https"] = {"disable_redirects": True}
     config["apps"]["tls"] = {"automation": {"policies": [{"issuers": [{"module": "internal"}]}]}}
+    # Caddy's own CA stays out of this machine's trust store (by default Caddy adds it there,
+    # which changes the CA bundle that the stand-in images are built from).
+    config["apps"]["pki"] = {"certificate_authorities": {"local": {"install_trust": False}}}
     (tmp_path / "caddy.json").write_text(json.dumps(config))
 
     with (tmp_path / "caddy.log").open("w") as log:
@@ -134,6 +138,7 @@ def test_a_real_domain_gets_hsts_on_every_response(generate, tmp_path):
         except OSError:
             return False
 
+    trusted_before = sorted(TRUSTED_CAS.glob("*"))
     try:
         wait_for(answers, "Caddy for shop.example.com")
         # No backend, bundle or static files here: the answers are errors, and still carry it.
@@ -143,6 +148,7 @@ def test_a_real_domain_gets_hsts_on_every_response(generate, tmp_path):
     finally:
         caddy.terminate()
         caddy.wait(timeout=30)
+    assert sorted(TRUSTED_CAS.glob("*")) == trusted_before, "Caddy changed the host's trust store"
 
 
 def test_django_sends_no_hsts_of_its_own(generate):
