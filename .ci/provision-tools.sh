@@ -2,6 +2,7 @@
 # Installs what the tests need on a fresh Debian 12 machine; does nothing where it is all there.
 #   Debian packages: PostgreSQL and Redis servers (the tests start them on free ports).
 #   Lighthouse (npm, pinned by .ci/lighthouse/package-lock.json) into .ci/lighthouse/node_modules.
+#   Node.js 22 and 24 (the offered majors, official binaries): provision-node.sh.
 #   Docker engine, compose v2 and buildx: provision-docker.sh, run at the end.
 set -euo pipefail
 # shellcheck source=.ci/debian.sh
@@ -34,4 +35,5 @@ if [ "$installed" != "$pinned" ]; then
 fi
 
 echo "Tools ready: $(psql --version | head -1); $(redis-server --version | cut -d' ' -f1-3); Lighthouse $pinned"
+bash "$(dirname "${BASH_SOURCE[0]}")/provision-node.sh"
 bash "$(dirname "${BASH_SOURCE[0]}")/provision-docker.sh"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    DEFAULTS,
     MIDDLE,
     OLD,
     ROOT,
@@ -23,12 +24,21 @@ from helpers import (
     free_port,
     make_middle,
     make_old,
+    node_path,
     read_env,
     run,
     tag_release,
     tag_releases,
     wait_for,
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test runs node, npm and npx of the default Node.js major, as the images do."""
+    try:
+        os.environ["PATH"] = node_path(DEFAULTS["node_version"])
+    except RuntimeError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @pytest.fixture(scope="session")

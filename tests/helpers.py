@@ -272,6 +272,21 @@ def write_packages(app: Path, dependencies: dict[str, str]) -> None:
     (app / "frontend/package-app.json").write_text(json.dumps(listing, indent=2) + "\n")
 
 
+# ---- Node.js: each offered major, as .ci/provision-node.sh installs it -------------------------
+
+NODE_ROOT = Path(os.environ.get("NODE_ROOT", "/opt/template-ci"))
+
+
+def node_path(major: str) -> str:
+    """PATH with the offered Node.js `major` (its node, npm and npx) first."""
+    bin_dir = NODE_ROOT / f"node-{major}" / "bin"
+    if not (bin_dir / "node").is_file():
+        raise RuntimeError(
+            f"no Node.js {major} in {bin_dir.parent}; install it with: bash .ci/provision-node.sh"
+        )
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
 # ---- The answer matrix, from the choices in copier.yml ---------------------------------------
 
 QUESTIONS = {

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import rows_choosing, run
+from helpers import chosen, node_path, rows_choosing, run
 
 # The frontend variants; the other rows of the matrix do not change the frontend.
 VARIANTS = rows_choosing("node_version")
@@ -24,11 +24,24 @@ def stack_frontend_digest(stack: Path) -> str:
 
 @pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))
 def frontend(request, generate):
+    """The variant's app with its packages installed, on the variant's Node.js major."""
     pair = generate(**request.param)
     before = stack_frontend_digest(pair.stack)
-    run("npm", "ci", "--no-audit", "--no-fund", cwd=pair.app / "frontend")
-    yield pair
+    path = os.environ["PATH"]
+    os.environ["PATH"] = node_path(chosen(request.param)["node_version"])
+    try:
+        run("npm", "ci", "--no-audit", "--no-fund", cwd=pair.app / "frontend")
+        yield pair
+    finally:
+        os.environ["PATH"] = path
     assert stack_frontend_digest(pair.stack) == before, "the app changed the stack's files"
+
+
+def test_runs_on_the_answered_node_major(frontend):
+    major = (frontend.app / "frontend/.nvmrc").read_text().strip()
+    frontend_dir = frontend.app / "frontend"
+    for command in (["node", "--version"], ["npm", "exec", "--", "node", "--version"]):
+        assert run(*command, cwd=frontend_dir).stdout.startswith(f"v{major}."), command
 
 
 @pytest.mark.parametrize("script", ["build", "test", "lint"])

