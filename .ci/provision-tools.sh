@@ -3,6 +3,7 @@
 #   Debian packages: PostgreSQL and Redis servers (the tests start them on free ports).
 #   Lighthouse (npm, pinned by .ci/lighthouse/package-lock.json) into .ci/lighthouse/node_modules.
 #   Node.js 22 and 24 (the offered majors, official binaries): provision-node.sh.
+#   Python 3.14 (Debian forky's, in its own root; pyenv has 3.12 and 3.13): provision-python.sh.
 #   Docker engine, compose v2 and buildx: provision-docker.sh, run at the end.
 set -euo pipefail
 # shellcheck source=.ci/debian.sh
@@ -36,4 +37,5 @@ fi
 
 echo "Tools ready: $(psql --version | head -1); $(redis-server --version | cut -d' ' -f1-3); Lighthouse $pinned"
 bash "$(dirname "${BASH_SOURCE[0]}")/provision-node.sh"
+bash "$(dirname "${BASH_SOURCE[0]}")/provision-python.sh"
 bash "$(dirname "${BASH_SOURCE[0]}")/provision-docker.sh"

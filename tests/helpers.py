@@ -274,17 +274,35 @@ def write_packages(app: Path, dependencies: dict[str, str]) -> None:
 
 # ---- Node.js: each offered major, as .ci/provision-node.sh installs it -------------------------
 
-NODE_ROOT = Path(os.environ.get("NODE_ROOT", "/opt/template-ci"))
+# Where .ci/provision-node.sh and .ci/provision-python.sh install.
+CI_ROOT = Path(os.environ.get("TEMPLATE_CI_ROOT", "/opt/template-ci"))
 
 
 def node_path(major: str) -> str:
     """PATH with the offered Node.js `major` (its node, npm and npx) first."""
-    bin_dir = NODE_ROOT / f"node-{major}" / "bin"
+    bin_dir = CI_ROOT / f"node-{major}" / "bin"
     if not (bin_dir / "node").is_file():
         raise RuntimeError(
             f"no Node.js {major} in {bin_dir.parent}; install it with: bash .ci/provision-node.sh"
         )
     return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def python_for(version: str) -> str:
+    """An interpreter of an offered Python version, as setup-python would give one: on PATH,
+    from pyenv, or the one .ci/provision-python.sh installs (3.14)."""
+    roots = {os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")}
+    candidates = [shutil.which(f"python{version}")]
+    pattern = f"versions/{version}.*/bin/python{version}"
+    candidates += sorted(str(path) for root in roots if root for path in Path(root).glob(pattern))
+    candidates.append(str(CI_ROOT / f"python-{version}/usr/bin/python{version}"))
+    for candidate in filter(None, candidates):
+        if Path(candidate).exists() and run(candidate, "-c", "pass", check=False).returncode == 0:
+            return candidate
+    raise AssertionError(
+        f"python{version} is needed to test that answer: install it (pyenv, or for 3.14 "
+        "bash .ci/provision-python.sh)"
+    )
 
 
 # ---- The answer matrix, from the choices in copier.yml ---------------------------------------

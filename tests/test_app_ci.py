@@ -6,29 +6,17 @@ The `uses` steps are this machine's: the clone is the checkout, a venv of the Py
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ENV, TEMPLATE_VERSION, record_timing, run
+from helpers import ENV, TEMPLATE_VERSION, python_for, record_timing, run
 
 pytestmark = pytest.mark.slow
 
 WORKFLOW = ".github/workflows/ci.yml"
-
-
-def python_for(version: str) -> str:
-    """An interpreter of that version, as setup-python installs it: on PATH or from pyenv."""
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = [shutil.which(f"python{version}")]
-    candidates += sorted(map(str, pyenv.glob(f"versions/{version}.*/bin/python{version}")))
-    for candidate in filter(None, candidates):
-        if run(candidate, "-c", "pass", check=False).returncode == 0:
-            return candidate
-    raise AssertionError(f"python{version} (the app's .python-version) is needed: install it")
 
 
 def checkout(app: Path, runner: Path) -> tuple[Path, dict[str, str]]:

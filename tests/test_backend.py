@@ -5,36 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
-import glob
-import os
-import pwd
-import shutil
 
 import pytest
-from helpers import answers_of, free_port, read_env, rows_choosing, run
+from helpers import answers_of, free_port, python_for, read_env, rows_choosing, run
 
 # The backend variants; the other rows of the matrix do not change the backend.
 VARIANTS = rows_choosing("python_version", "use_celery")
 
 pytestmark = pytest.mark.slow
-
-
-def python_for(version: str) -> str:
-    """An interpreter of the answered Python version: on PATH, or one pyenv installed."""
-    roots = {
-        os.environ.get("PYENV_ROOT", ""),
-        os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".pyenv"),
-    }
-    candidates = [shutil.which(f"python{version}")] + sorted(
-        path
-        for root in roots
-        if root
-        for path in glob.glob(f"{root}/versions/{version}.*/bin/python{version}")
-    )
-    for candidate in filter(None, candidates):
-        if run(candidate, "-c", "pass", check=False).returncode == 0:
-            return candidate
-    raise AssertionError(f"python{version} is needed to test that answer: install it (pyenv)")
 
 
 @pytest.fixture(scope="module", params=list(VARIANTS.values()), ids=list(VARIANTS))

@@ -99,7 +99,7 @@ def test_node_has_npm_npx_and_the_node_user(images):
         user="node",
     ).split("\n")
     assert out[0] == "node:x:1000:1000::/home/node:/bin/bash"
-    assert out[1:4] == ["/usr/bin/node", "/usr/bin/npm", "/usr/bin/npx"]
+    assert out[1:4] == ["/usr/local/bin/node", "/usr/local/bin/npm", "/usr/local/bin/npx"]
     assert out[4] == "true"
 
 

