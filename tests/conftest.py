@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    BIN,
     DEFAULTS,
+    ENV,
     MIDDLE,
     OLD,
     ROOT,
@@ -39,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PATH"] = node_path(DEFAULTS["node_version"])
     except RuntimeError as error:
         raise pytest.UsageError(str(error)) from None
+    ENV["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # the same, for commands run with ENV
 
 
 @pytest.fixture(scope="session")

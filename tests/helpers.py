@@ -350,13 +350,14 @@ def chosen(answers: dict) -> dict[str, str | bool]:
 
 
 def _label(name: str, value: str | bool) -> str:
-    """How a row's id names a choice: celery, no-ci, gitlab, py313, node20."""
+    """How a row's id names a choice: celery, no-ci, gitlab, py313, node22, pg18."""
     feature = name.removeprefix("use_")
     if isinstance(value, bool):
         return feature if value else f"no-{feature}"
     if value == "none":
         return f"no-{name.split('_')[0]}"
-    prefix = {"python_version": "py", "node_version": "node"}.get(name, "")
+    prefixes = {"python_version": "py", "node_version": "node", "postgres_version": "pg"}
+    prefix = prefixes.get(name, "")
     return prefix + value.replace(".", "")
 
 

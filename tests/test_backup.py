@@ -295,3 +295,50 @@ def test_move_to_a_new_server_serves_the_same_notes_uploads_and_login(old, tmp_p
         assert admin_login(new, PASSWORD)
     finally:
         new.down()
+
+
+POSTGRES_18 = "template-standin/postgres:18"  # built by ensure_standins, as postgres:18 is
+
+
+def server_version(deployment: Deployment) -> str:
+    query = 'psql -XAtq -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "SHOW server_version"'
+    return deployment.compose("exec", "-T", "db", "sh", "-c", query).stdout.strip()
+
+
+def test_postgresql_upgrade_from_17_to_18_as_the_stack_readme_says(template, tmp_path_factory):
+    """The stack README's upgrade between majors, command by command, on a deployment with
+    notes, an upload and an admin: the same data on PostgreSQL 18, in 18's data folder."""
+    base = tmp_path_factory.mktemp("backup") / "upgrade"
+    with deployment_of(template, base, "pg-upgrade", SLUG, app_packages=False) as deployment:
+        fill(deployment)
+        before, upload = notes(deployment), served_upload(deployment)
+        assert server_version(deployment).startswith("17.")
+
+        readme = deployment.stack / "README.md"
+        backup, update, restore = readme_blocks(
+            readme, "Upgrading PostgreSQL to a new major version"
+        )
+        start = time.monotonic()
+        for lines, folder in (
+            (backup, deployment.app),
+            (update, deployment.stack),
+            (restore, deployment.app),
+        ):
+            for line in lines:
+                # The stand-in in place of the official image, which cannot be pulled here.
+                line = line.replace("postgres_image=postgres:18", f"postgres_image={POSTGRES_18}")
+                run("bash", "-ec", line, cwd=folder, env=ENV)
+        record_timing(
+            "[pg upgrade] 17 to 18: backup, update, build, restore", time.monotonic() - start
+        )
+
+        assert server_version(deployment).startswith("18.")
+        mounts = json.loads(
+            run("docker", "inspect", "-f", "{{json .Mounts}}", f"{deployment.project}-db-1").stdout
+        )
+        assert [m["Destination"] for m in mounts] == ["/var/lib/postgresql"]
+        assert notes(deployment) == before
+        assert served_upload(deployment) == upload
+        assert admin_login(deployment, PASSWORD)
+        assert f"image: {POSTGRES_18}" in (deployment.app / ".github/workflows/ci.yml").read_text()
+        assert run("git", "status", "--porcelain", cwd=deployment.stack).stdout == ""

@@ -25,8 +25,8 @@ def template_id(path) -> str:
 def test_rendered_file_has_a_handful_of_tags_and_no_raw_block(path):
     text = path.read_text()
     assert not re.search(r"\{%-?\s*raw\b", text), "a .jinja file needs no {% raw %}"
-    tags = len(TAG.findall(text))
-    assert tags <= MAX_TAGS, f"{tags} Jinja tags: make values data (.env, files CI reads)"
+    tags = len(set(TAG.findall(text)))  # a value written in several places counts once
+    assert tags <= MAX_TAGS, f"{tags} distinct Jinja tags: make values data (.env, files CI reads)"
 
 
 def test_app_gitignore_lists_exactly_the_stack_links_first():

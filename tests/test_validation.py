@@ -21,6 +21,10 @@ INVALID = {
     "data-root-relative": ({"data_root": "data"}, "Use an absolute path"),
     "image-with-space": ({"python_image": "python 3.12"}, "Use an image reference"),
     "python-version-unsupported": ({"python_version": "3.9"}, "3.9"),
+    "postgres-image-of-another-major": (
+        {"postgres_version": "18", "postgres_image": "mirror.example.com:5000/postgres:17.6"},
+        "mirror.example.com:5000/postgres:17.6 is not PostgreSQL 18",
+    ),
     "stack-path-is-the-app": ({"stack_path": "."}, "is the app's folder or inside it"),
     "stack-path-inside-the-app": ({"stack_path": "stack"}, "is the app's folder or inside it"),
 }

@@ -113,7 +113,9 @@ pids=()
   build template-standin/caddy:2 caddy --build-arg CADDY_VERSION="$caddy_version"; } & pids+=($!)
 build template-standin/node:24 node --build-context node="$NODE_DIR" \
     --build-arg NODE_VERSION="$node_version" & pids+=($!)
-build template-standin/postgres:17 postgres & pids+=($!)
+{ build template-standin/postgres:17 postgres
+  build template-standin/postgres:18 postgres --build-arg PG_MAJOR=18 \
+      --build-arg PGDATA=/var/lib/postgresql/18/docker --build-arg VOLUME=/var/lib/postgresql; } & pids+=($!)
 build template-standin/redis:8 redis & pids+=($!)
 failed=0
 for pid in "${pids[@]}"; do
