@@ -369,6 +369,12 @@ def test_update_from_the_oldest_release_moves_the_stack_workflow_with_its_edits(
 
     shell.follow(blocks[0][2:])
     assert_version(stack, TEMPLATE_VERSION)
+    # A stack from before postgres_version stays on 17, its volume where 17 keeps its data.
+    answers = answers_of(stack)
+    db = yaml.safe_load((stack / "compose/docker-compose.app.yml").read_text())["services"]["db"]
+    assert answers["postgres_version"] == "17" and answers["postgres_image"].endswith(":17")
+    assert db["image"] == answers["postgres_image"]
+    assert db["volumes"] == ["pgdata:/var/lib/postgresql/data"]
     assert_stack_edits(stack)
     assert_clean(stack)
     server = Shell(team.root / "server")
