@@ -132,8 +132,22 @@ def test_a_stale_or_missing_lock_fails_npm_ci_naming_the_lock_command(pair):
         "in the app's folder"
     ) in result.stderr
 
-    # Following the message works.
+    # A dependency of a locked package that the merged tree no longer satisfies (as after a
+    # stack update that moved a package they share): here the nested is-number 6 is gone.
     lock_app(app, stack)
+    kept = (app / LOCK).read_text()
+    lock = json.loads(kept)
+    del lock["packages"]["node_modules/is-odd/node_modules/is-number"]
+    (app / LOCK).write_text(json.dumps(lock))
+    result = run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend", check=False)
+    assert result.returncode != 0
+    assert (
+        "error: package-app.lock.json: is-odd 3.0.1 needs is-number@^6.0.0 and would get 7.0.0"
+    ) in result.stderr
+    assert "run ../shop-stack/stack lock --app . in the app's folder" in result.stderr
+
+    # Following the message works.
+    (app / LOCK).write_text(kept)
     tree = fresh_npm_ci(app / "frontend", "after the relock")
     assert tree["node_modules/dayjs"] == "1.11.19"
 

@@ -122,11 +122,6 @@ function appLock(wanted) {
     if (!sameEntries(lock[section], wanted[section])) {
       fail(`it does not match ${LIST} (it locks other "${section}"): ${relock()}`, LOCK);
     }
-    for (const [name, version] of Object.entries(wanted[section] ?? {})) {
-      if (lock.packages?.[`node_modules/${name}`]?.version !== version) {
-        fail(`it has no entry for ${name} ${version}: ${relock()}`, LOCK);
-      }
-    }
   }
   return lock;
 }
@@ -152,11 +147,16 @@ function mergedLock(lock) {
     manifest[section] = { ...manifest[section], ...lock[section] };
     root[section] = { ...root[section], ...lock[section] };
   }
-  for (const [path, entry] of Object.entries(lock.packages)) {
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
     if (path in merged.packages) {
       fail(`${path} is in the stack's package-lock.json now: ${relock()}`, LOCK);
     }
     merged.packages[path] = entry;
+  }
+  for (const [name, version] of Object.entries({ ...lock.dependencies, ...lock.devDependencies })) {
+    if (merged.packages[`node_modules/${name}`]?.version !== version) {
+      fail(`it has no entry for ${name} ${version}: ${relock()}`, LOCK);
+    }
   }
   // Each dependency of the app's packages is there, in its range (npm's own semver), as
   // when the lock was made: a stack update can move a package they share.
@@ -166,7 +166,7 @@ function mergedLock(lock) {
   } catch {
     semver = undefined;
   }
-  for (const [path, entry] of Object.entries(lock.packages)) {
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
     for (const [name, range] of Object.entries(entry.dependencies ?? {})) {
       const dependency = found(merged.packages, path, name);
       const fits =
@@ -175,8 +175,8 @@ function mergedLock(lock) {
       if (!fits) {
         const had = dependency ? dependency.version : "none";
         fail(
-          `${path.slice(13)} ${entry.version} needs ${name}@${range} and finds ${had} in the ` +
-            `stack's package-lock.json: ${relock()}`,
+          `${path.slice(13)} ${entry.version} needs ${name}@${range} and would get ${had} ` +
+            `(the lock was made for another stack package-lock.json?): ${relock()}`,
           LOCK,
         );
       }
