@@ -201,7 +201,10 @@ function installLocked({ manifest, merged }) {
   writeFileSync(join(SCRATCH, "install-app-packages.mjs"), readFileSync("install-app-packages.mjs"));
   const env = { ...process.env, [GUARD]: "1" };
   for (const key of ["npm_config_local_prefix", "INIT_CWD", "npm_lifecycle_event"]) delete env[key];
-  execFileSync(process.execPath, [process.env.npm_execpath, "ci", "--no-audit", "--no-fund"], {
+  // The outer install has just fetched the same packuments and tarballs: no need to ask the
+  // registry again (versions and integrity are the lock's).
+  const npmCi = ["ci", "--prefer-offline", "--no-audit", "--no-fund"];
+  execFileSync(process.execPath, [process.env.npm_execpath, ...npmCi], {
     cwd: SCRATCH,
     stdio: "inherit",
     env,

@@ -3,8 +3,8 @@
 Each image is <deployment>-<service>:<template version>, <deployment> being the compose
 project of the app it is built for (by default the slug). The app's own packages
 (backend/requirements-app.lock, frontend/package-app.json and its package-app.lock.json)
-are built in: only those files are sent to Docker, as the BuildKit named context "app", never the app's code (that
-reaches the containers by bind mount) and nothing behind a link.
+are built in: only those files are sent to Docker, as the BuildKit named context "app",
+never the app's code (that reaches the containers by bind mount) and nothing behind a link.
 """
 
 from __future__ import annotations
