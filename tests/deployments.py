@@ -43,6 +43,7 @@ STACK_IMAGES = ("backend", "frontend", "caddy")  # the images the stack builds
 # pick them up.
 APP_REQUIREMENT = ("humanize", "4.17.0")
 APP_NPM_PACKAGE = ("is-number", "7.0.0")
+APP_NPM_NESTING = ("is-odd", "3.0.1")  # needs is-number ^6: npm nests that one under it
 
 
 @dataclass
@@ -128,7 +129,7 @@ def set_env(dotenv: Path, **values: str) -> None:
 def add_app_packages(app: Path) -> None:
     with (app / "backend/requirements-app.txt").open("a") as file:
         file.write("{}=={}\n".format(*APP_REQUIREMENT))
-    write_packages(app, dict([APP_NPM_PACKAGE]))
+    write_packages(app, dict([APP_NPM_PACKAGE, APP_NPM_NESTING]))
     stack = (app / "backend/manage.py").resolve().parent.parent  # manage.py links into it
     run(stack / "stack", "lock", "--app", app)  # pinned and hashed, as the app's README says
     run("git", "commit", "--quiet", "--all", "--message", "Add the app's own packages", cwd=app)

@@ -21,6 +21,11 @@ def pair(template, tmp_path_factory) -> tuple[Path, Path]:
     return app, app.parent / "igny8-stack"
 
 
+def lock_npm_packages(app: Path, stack: Path) -> None:
+    """The app's package-app.lock.json, as the app's README says."""
+    run(stack / "stack", "lock", "--app", ".", cwd=app)
+
+
 def stack_npm_files(stack: Path) -> dict[str, bytes]:
     return {name: (stack / "frontend" / name).read_bytes() for name in STACK_NPM_FILES}
 
@@ -29,6 +34,7 @@ def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):
     app, stack = pair
     before = stack_npm_files(stack)
     write_packages(app, {"is-number": "7.0.0"})
+    lock_npm_packages(app, stack)
 
     run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
     version = run("node", "-p", "require('is-number/package.json').version", cwd=app / "frontend")
@@ -48,18 +54,21 @@ def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):
     )
     assert result.returncode != 0
     assert (
-        'Add "dayjs": "1.11.19" to the "dependencies" of package-app.json and run npm ci'
-        in result.stderr
+        'Add "dayjs": "1.11.19" to the "dependencies" of package-app.json, run '
+        "../igny8-stack/stack lock --app . in the app's folder and run npm ci" in result.stderr
     )
     assert not (app / "frontend/node_modules/dayjs").exists()
     version = run("node", "-p", "require('is-number/package.json').version", cwd=app / "frontend")
     assert version.stdout.strip() == "7.0.0"
     assert stack_npm_files(stack) == before
     assert run("git", "status", "--porcelain", cwd=stack).stdout == ""
-    assert run("git", "status", "--porcelain", cwd=app).stdout == " M frontend/package-app.json\n"
+    assert run("git", "status", "--porcelain", cwd=app).stdout == (
+        " M frontend/package-app.json\n M frontend/package-app.lock.json\n"
+    )
 
     # Following the message works.
     write_packages(app, {"is-number": "7.0.0", "dayjs": "1.11.19"})
+    lock_npm_packages(app, stack)
     run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
     version = run("node", "-p", "require('dayjs/package.json').version", cwd=app / "frontend")
     assert version.stdout.strip() == "1.11.19"
@@ -70,7 +79,10 @@ def test_npm_ci_installs_the_app_packages_and_leaves_the_stack_alone(pair):
     assert (app / "frontend/node_modules/is-number").is_dir()
     result = run("npm", "uninstall", "dayjs", cwd=app / "frontend", check=False)
     assert result.returncode != 0
-    assert "To remove one, delete it from package-app.json; then run npm ci" in result.stderr
+    assert (
+        "To remove one, delete it from package-app.json, run ../igny8-stack/stack lock --app . "
+        "in the app's folder and run npm ci" in result.stderr
+    )
     assert (app / "frontend/node_modules/dayjs").is_dir()
     assert (app / "frontend/node_modules/is-number").is_dir()
     assert stack_npm_files(stack) == before

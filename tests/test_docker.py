@@ -9,6 +9,7 @@ the generated repos only see them as base-image answers.
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from deployments import (
+    APP_NPM_NESTING,
     APP_NPM_PACKAGE,
     APP_REQUIREMENT,
     STACK_IMAGES,
@@ -170,6 +172,16 @@ def test_images_carry_the_app_packages(deployment):
         "exec", "-T", "frontend", "node", "-p", f"require('{name}/package.json').version"
     )
     assert found.stdout.strip() == version
+    # Every package of the app's npm lock, nested ones included, at its locked version.
+    lock = json.loads((deployment.app / "frontend/package-app.lock.json").read_text())
+    locked = {path: entry["version"] for path, entry in lock["packages"].items()}
+    assert f"node_modules/{APP_NPM_NESTING[0]}/node_modules/{name}" in locked
+    script = (
+        "for (const path of process.argv.slice(1)) "
+        "console.log(path, require(`/opt/frontend/${path}/package.json`).version)"
+    )
+    found = deployment.compose("exec", "-T", "frontend", "node", "-e", script, *locked)
+    assert dict(line.split() for line in found.stdout.splitlines()) == locked
 
 
 def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):

@@ -4,7 +4,12 @@
 // in an app those are links into the stack checkout.
 //
 // package-app.json: {"dependencies": {"name": "1.2.3"}, "devDependencies": {...}}
-// Versions are exact, because no lockfile records these packages.
+// Versions are exact. package-app.lock.json (written by `<stack>/stack lock --app .`, owned
+// by the app) holds every package they bring, transitive ones included, as npm resolved them
+// on top of the stack's package-lock.json. This script merges the two locks into a scratch
+// folder (node_modules/.app-packages), runs `npm ci` there and moves the tree it installed
+// into node_modules: the same tree on every install, and nothing written through the links.
+// A lock made for another package-app.json (or another stack lock) fails, naming the fix.
 //
 // With --check it guards `npm install NAME`, `npm uninstall NAME` and the like in an app.
 // npm runs the project's own scripts only for `npm ci` and a bare `npm install`, so this
@@ -13,15 +18,29 @@
 // is off, so that it cannot write through the links) and drop the app's packages, which no
 // lockfile knows. So the check fails it, naming the fix; npm then rolls node_modules back.
 import { execFileSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve } from "node:path";
 
 const LIST = "package-app.json";
+const LOCK = "package-app.lock.json";
+const SCRATCH = join("node_modules", ".app-packages");
 const GUARD = "INSTALLING_APP_PACKAGES";
 const HOOK = "app-packages-check";
 
-function fail(message) {
-  console.error(`error: ${LIST}: ${message}`);
+function fail(message, file = LIST) {
+  console.error(`error: ${file}: ${message}`);
   process.exit(1);
 }
 
@@ -66,12 +85,139 @@ for (const section of ["dependencies", "devDependencies"]) {
 }
 if (specs.length === 0) process.exit(0);
 
-console.log(`Installing the app's packages: ${specs.join(" ")}`);
-execFileSync(
-  process.execPath,
-  [process.env.npm_execpath, "install", "--no-save", "--no-audit", "--no-fund", ...specs],
-  { stdio: "inherit", env: { ...process.env, [GUARD]: "1" } },
-);
+const merged = mergedLock(appLock(wanted));
+console.log(`Installing the app's packages from ${LOCK}: ${specs.join(" ")}`);
+installLocked(merged);
+process.exit(0);
+
+// The command that rewrites the app's lock: the stack tool, run in the app's folder.
+function lockCommand() {
+  let tool = "<stack>/stack";
+  if (lstatSync("package.json").isSymbolicLink()) {
+    const stack = dirname(dirname(realpathSync("package.json")));
+    tool = join(relative(resolve(".."), stack) || ".", "stack");
+  }
+  return `${tool} lock --app .`;
+}
+
+function relock() {
+  return `run ${lockCommand()} in the app's folder, and commit ${LOCK}`;
+}
+
+function sameEntries(a, b) {
+  const sorted = (object) => JSON.stringify(Object.entries(object ?? {}).sort());
+  return sorted(a) === sorted(b);
+}
+
+// The app's lock, made for package-app.json as it is now.
+function appLock(wanted) {
+  if (!existsSync(LOCK)) fail(`not found: ${relock()}`, LOCK);
+  let lock;
+  try {
+    lock = readJson(LOCK);
+  } catch (error) {
+    fail(`not valid JSON (${error.message}): ${relock()}`, LOCK);
+  }
+  for (const section of ["dependencies", "devDependencies"]) {
+    if (!sameEntries(lock[section], wanted[section])) {
+      fail(`it does not match ${LIST} (it locks other "${section}"): ${relock()}`, LOCK);
+    }
+  }
+  return lock;
+}
+
+// The version npm's resolution finds for `name` required from the package at `path`.
+function found(packages, path, name) {
+  for (let at = path; ; ) {
+    const candidate = `${at ? `${at}/` : ""}node_modules/${name}`;
+    if (packages[candidate]) return packages[candidate];
+    if (!at) return undefined;
+    const cut = at.lastIndexOf("node_modules/");
+    at = cut <= 0 ? "" : at.slice(0, cut - 1);
+  }
+}
+
+// The stack's package.json and package-lock.json with the app's packages added.
+function mergedLock(lock) {
+  const manifest = readJson("package.json");
+  delete manifest.scripts;
+  const merged = readJson("package-lock.json");
+  const root = merged.packages[""];
+  for (const section of ["dependencies", "devDependencies"]) {
+    manifest[section] = { ...manifest[section], ...lock[section] };
+    root[section] = { ...root[section], ...lock[section] };
+  }
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    if (path in merged.packages) {
+      fail(`${path} is in the stack's package-lock.json now: ${relock()}`, LOCK);
+    }
+    merged.packages[path] = entry;
+  }
+  for (const [name, version] of Object.entries({ ...lock.dependencies, ...lock.devDependencies })) {
+    if (merged.packages[`node_modules/${name}`]?.version !== version) {
+      fail(`it has no entry for ${name} ${version}: ${relock()}`, LOCK);
+    }
+  }
+  // Each dependency of the app's packages is there, in its range (npm's own semver), as
+  // when the lock was made: a stack update can move a package they share.
+  let semver;
+  try {
+    semver = createRequire(process.env.npm_execpath ?? import.meta.url)("semver");
+  } catch {
+    semver = undefined;
+  }
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    for (const [name, range] of Object.entries(entry.dependencies ?? {})) {
+      const dependency = found(merged.packages, path, name);
+      const fits =
+        dependency &&
+        (!semver?.validRange(range) || semver.satisfies(dependency.version, range));
+      if (!fits) {
+        const had = dependency ? dependency.version : "none";
+        fail(
+          `${path.slice(13)} ${entry.version} needs ${name}@${range} and would get ${had} ` +
+            `(the lock was made for another stack package-lock.json?): ${relock()}`,
+          LOCK,
+        );
+      }
+    }
+  }
+  return { manifest, merged };
+}
+
+// npm ci of the merged lock in a scratch folder beside the tree, which then replaces it.
+function installLocked({ manifest, merged }) {
+  rmSync(SCRATCH, { recursive: true, force: true });
+  mkdirSync(SCRATCH, { recursive: true });
+  const write = (name, value) =>
+    writeFileSync(join(SCRATCH, name), `${JSON.stringify(value, null, 2)}\n`);
+  write("package.json", manifest);
+  write("package-lock.json", merged);
+  // The stack's file: dependency and the script its install hook runs (guarded: it returns).
+  cpSync("app-packages-check", join(SCRATCH, "app-packages-check"), {
+    recursive: true,
+    dereference: true,
+  });
+  writeFileSync(join(SCRATCH, "install-app-packages.mjs"), readFileSync("install-app-packages.mjs"));
+  const env = { ...process.env, [GUARD]: "1" };
+  for (const key of ["npm_config_local_prefix", "INIT_CWD", "npm_lifecycle_event"]) delete env[key];
+  // The outer install has just fetched the same packuments and tarballs: no need to ask the
+  // registry again (versions and integrity are the lock's).
+  const npmCi = ["ci", "--prefer-offline", "--no-audit", "--no-fund"];
+  execFileSync(process.execPath, [process.env.npm_execpath, ...npmCi], {
+    cwd: SCRATCH,
+    stdio: "inherit",
+    env,
+  });
+  const built = join(SCRATCH, "node_modules");
+  for (const entry of readdirSync("node_modules")) {
+    if (join("node_modules", entry) !== SCRATCH) {
+      rmSync(join("node_modules", entry), { recursive: true, force: true });
+    }
+  }
+  for (const entry of readdirSync(built)) renameSync(join(built, entry), join("node_modules", entry));
+  rmSync(SCRATCH, { recursive: true, force: true });
+}
 
 // The top-level packages in node_modules right now (npm has unpacked the new tree).
 function installed() {
@@ -132,7 +278,7 @@ function check() {
             `they are in ${LIST} already: run npm ci`
         : `${command} NAME does not record NAME anywhere in an app (package.json is the ` +
             `stack's), and drops the packages in ${LIST}. Add ${entries.join(", ")} to the ` +
-            `"${section}" of ${LIST} and run npm ci`,
+            `"${section}" of ${LIST}, run ${lockCommand()} in the app's folder and run npm ci`,
     );
   } else if (process.env.npm_command !== "install") {
     // `npm uninstall NAME`, `npm update`, ...: npm drops the app's packages, as no lockfile
@@ -141,7 +287,8 @@ function check() {
     if (missing.length > 0) {
       problems.push(
         `${command} removes this app's packages (${missing.join(", ")}) from node_modules. ` +
-          `To remove one, delete it from ${LIST}; then run npm ci`,
+          `To remove one, delete it from ${LIST}, run ${lockCommand()} in the app's folder ` +
+          `and run npm ci`,
       );
     }
   }

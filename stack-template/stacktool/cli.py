@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import backup, deploy, dotenv, images, links, lock
+from . import backup, deploy, dotenv, images, links, lock, npmlock
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -92,7 +92,10 @@ def parser() -> argparse.ArgumentParser:
         "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
     )
     job.add_argument(
-        "--app", type=Path, metavar="PATH", help="write PATH/backend/requirements-app.lock"
+        "--app",
+        type=Path,
+        metavar="PATH",
+        help="write PATH/backend/requirements-app.lock and PATH/frontend/package-app.lock.json",
     )
     commands.add_parser("version", help="print the template version of this stack")
     backup.add_commands(commands)
@@ -115,7 +118,10 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
         elif args.command in backup.COMMANDS:
             said = backup.run(stack, args)
         elif args.command == "lock":
-            said = lock.lock_app(stack, args.app) if args.app else lock.lock_stack(stack)
+            if args.app:
+                said = lock.lock_app(stack, args.app) + npmlock.lock_app(stack, args.app)
+            else:
+                said = lock.lock_stack(stack)
         else:
             said = [images.version(stack)]
     except StackError as error:

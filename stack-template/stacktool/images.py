@@ -2,9 +2,9 @@
 
 Each image is <deployment>-<service>:<template version>, <deployment> being the compose
 project of the app it is built for (by default the slug). The app's own packages
-(backend/requirements-app.lock, frontend/package-app.json) are built in: only those two
-files are sent to Docker, as the BuildKit named context "app", never the app's code (that
-reaches the containers by bind mount) and nothing behind a link.
+(backend/requirements-app.lock, frontend/package-app.json and its package-app.lock.json)
+are built in: only those files are sent to Docker, as the BuildKit named context "app",
+never the app's code (that reaches the containers by bind mount) and nothing behind a link.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import dotenv, lock
+from . import dotenv, lock, npmlock
 from .answers import read_answers
 from .errors import StackError
 
@@ -95,6 +95,9 @@ def build(stack: Path, app: Path | None) -> list[str]:
                 shutil.copyfile(source, target)
             else:
                 target.write_text(empty)
+            if service == "frontend":  # with its lock, made now if the app has none that fits
+                npm_lock = contexts[service] / Path(npmlock.APP_LOCK).name
+                npm_lock.write_text(npmlock.app_lock_for_build(stack, app))
         for service, tag in built.items():
             print(f"Building {tag}", flush=True)
             command = ["docker", "build", "--tag", tag]
