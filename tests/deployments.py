@@ -34,6 +34,7 @@ from helpers import (
     run,
     write_packages,
 )
+from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -354,9 +355,28 @@ def browser_page(home: Path) -> Iterator[Page]:
 
 
 def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+    """The page's text once `wait_for_text` shows. Loaded again (three tries) only when a
+    request of the page failed in the network (Chromium's ERR_NETWORK_CHANGED when other
+    containers add or remove interfaces); any other failure is raised with what the page
+    logged and which requests failed."""
     with browser_page(home) as page:
-        page.goto(url)
-        page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
+        failed: list[str] = []
+        logged: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
+        page.on("console", lambda m: logged.append(f"{m.type}: {m.text}"))
+        for attempt in range(3):
+            failed.clear()
+            try:
+                page.goto(url)
+                page.get_by_text(wait_for_text).first.wait_for(timeout=30_000)
+                break
+            except BrowserError as error:
+                if not failed or attempt == 2:
+                    raise AssertionError(
+                        f"{wait_for_text!r} did not show at {url}: {error}\n"
+                        f"failed requests: {failed}\nconsole: {logged}"
+                    ) from error
+                print(f"{url}: loading again after failed requests: {failed}")
         if screenshot:
             page.screenshot(path=screenshot)
         return page.inner_text("body")

@@ -90,7 +90,9 @@ def clashes(stack_packages: dict, merged: dict, listed: dict[str, str]) -> list[
         for other, info in added.items():
             wants = {**info.get("dependencies", {}), **info.get("peerDependencies", {})}
             if name in wants:
-                wanting.append(f"{package_name(other)} {info.get('version')} ({name} {wants[name]})")
+                wanting.append(
+                    f"{package_name(other)} {info.get('version')} ({name} {wants[name]})"
+                )
         found.append(
             f"{' and '.join(wanting) or 'the app packages'} would change {name} from "
             f"{entry.get('version')}, which the stack's package-lock.json fixes at {path}, to "
