@@ -46,18 +46,29 @@ def test_dockerfiles_pass_hadolint(generate, answers):
     run(tool("hadolint"), "--failure-threshold", "style", *dockerfiles)
 
 
+@pytest.mark.parametrize("mode", ["single", "swarm"])
 @pytest.mark.parametrize("domain", ["localhost", "shop.example.com"])
-def test_caddyfile_validates_and_is_formatted(generate, domain, tmp_path):
-    caddyfile = generate().stack / "caddy/Caddyfile"
+def test_caddyfile_validates_and_is_formatted(generate, domain, mode, tmp_path):
+    """The front Caddyfile in both modes (STACK_MODE picks the snippets it imports), each
+    snippet formatted, and the swarm's web service's Caddyfile.web."""
+    caddy = generate().stack / "caddy"
     env = {
         "DOMAIN": domain,
         "ACME_EMAIL": "ops@example.com",
+        "STACK_MODE": mode,
         "XDG_DATA_HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path),
     }
-    run(tool("caddy"), "validate", "--config", caddyfile, "--adapter", "caddyfile", env=env)
-    formatted = run(tool("caddy"), "fmt", caddyfile).stdout
-    assert formatted == caddyfile.read_text()
+    for config in ("Caddyfile", "Caddyfile.web"):
+        run(
+            tool("caddy"), "validate", "--config", caddy / config, "--adapter", "caddyfile", env=env
+        )
+    adapted = run(tool("caddy"), "adapt", "--config", caddy / "Caddyfile", env=env).stdout
+    upstream = '"dynamic_upstreams"' if mode == "swarm" else '"dial":"backend:8000"'
+    assert upstream in adapted.replace(" ", "")
+    for caddyfile in (caddy / "Caddyfile", caddy / "Caddyfile.web", *caddy.glob("*/*.caddy")):
+        formatted = run(tool("caddy"), "fmt", caddyfile).stdout
+        assert formatted == caddyfile.read_text(), caddyfile
 
 
 def compose_config(app: Path) -> dict:
