@@ -1,4 +1,5 @@
 import logging
+import socket
 
 from django.conf import settings
 from django.db import connection
@@ -30,7 +31,8 @@ def checks():
 
 @require_GET
 def health(request):
-    """Report whether the backend can reach its services; no login needed."""
+    """Report whether the backend can reach its services; no login needed. The header
+    X-Replica names the replica that answers: its container's host name."""
     body = {"status": "ok"}
     for name, check in checks().items():
         try:
@@ -40,4 +42,6 @@ def health(request):
             body[name] = body["status"] = "error"
         else:
             body[name] = "ok"
-    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    response = JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    response["X-Replica"] = socket.gethostname()
+    return response

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The official postgres image's entrypoint, in short: on first start (empty $PGDATA) creates the
 # cluster with the superuser POSTGRES_USER (password POSTGRES_PASSWORD, scram for network
-# clients) and the database POSTGRES_DB; then runs the server as the postgres user.
+# clients; or the content of POSTGRES_PASSWORD_FILE) and the database POSTGRES_DB; then runs the
+# server as the postgres user.
 set -euo pipefail
 
 if [ "${1:0:1}" = - ]; then
@@ -13,6 +14,13 @@ if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
     chown postgres:postgres "$PGDATA"
     chmod 700 "$PGDATA"
     exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
+
+# POSTGRES_PASSWORD_FILE (a Docker secret): the password is that file's content.
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+    POSTGRES_PASSWORD=$(<"$POSTGRES_PASSWORD_FILE")
+    export POSTGRES_PASSWORD
+    unset POSTGRES_PASSWORD_FILE
 fi
 
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then

@@ -16,3 +16,12 @@ def test_health_answers_plain_http_without_login(client):
     response = client.get("/api/health/", HTTP_HOST="127.0.0.1:8000")
 
     assert response.status_code == 200
+
+
+def test_health_names_the_replica_that_answers(client):
+    # Several backends (Docker Swarm): the host name of the container that answered.
+    import socket
+
+    response = client.get("/api/health/", HTTP_HOST="127.0.0.1:8000")
+
+    assert response["X-Replica"] == socket.gethostname()
