@@ -72,6 +72,27 @@ def check_docker() -> None:
         )
 
 
+def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]:
+    """Write the build context "app" of each image into `folder`: the app's packages and their
+    locks (each made now if the app has none that fits), or empty ones without an app."""
+    contexts: dict[str, Path] = {}
+    for service, (listing, empty) in APP_PACKAGES.items():
+        contexts[service] = folder / service
+        contexts[service].mkdir()
+        source = app / listing if app else None
+        target = contexts[service] / Path(listing).name
+        if service == "backend":  # the lock, resolved now if the app has none that fits
+            target.write_text(lock.app_lock_for_build(stack, app))
+        elif source and source.is_file():
+            shutil.copyfile(source, target)
+        else:
+            target.write_text(empty)
+        if service == "frontend":  # with its lock, made now if the app has none that fits
+            npm_lock = contexts[service] / Path(npmlock.APP_LOCK).name
+            npm_lock.write_text(npmlock.app_lock_for_build(stack, app))
+    return contexts
+
+
 def build(stack: Path, app: Path | None) -> list[str]:
     """Build every image, with the packages of `app` when given; return the tags."""
     if app is not None and not app.is_dir():
@@ -83,24 +104,10 @@ def build(stack: Path, app: Path | None) -> list[str]:
         print(f"With the packages of the app in {app}", flush=True)
     built = tags(stack, app)
     with tempfile.TemporaryDirectory(prefix="stack-build-") as tmp:
-        contexts: dict[str, Path] = {}
-        for service, (listing, empty) in APP_PACKAGES.items():
-            contexts[service] = Path(tmp, service)
-            contexts[service].mkdir()
-            source = app / listing if app else None
-            target = contexts[service] / Path(listing).name
-            if service == "backend":  # the lock, resolved now if the app has none that fits
-                target.write_text(lock.app_lock_for_build(stack, app))
-            elif source and source.is_file():
-                shutil.copyfile(source, target)
-            else:
-                target.write_text(empty)
-            if service == "frontend":  # with its lock, made now if the app has none that fits
-                npm_lock = contexts[service] / Path(npmlock.APP_LOCK).name
-                npm_lock.write_text(npmlock.app_lock_for_build(stack, app))
+        contexts = app_contexts(stack, app, Path(tmp))
         for service, tag in built.items():
             print(f"Building {tag}", flush=True)
-            command = ["docker", "build", "--tag", tag]
+            command = ["docker", "build", "--target", "runtime", "--tag", tag]
             if service in contexts:
                 command += ["--build-context", f"app={contexts[service]}"]
             if service == "backend":

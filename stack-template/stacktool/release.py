@@ -1,0 +1,248 @@
+"""`./stack release`: the release images of one committed version of the app, for a swarm.
+
+Built from the stack and a clean export of the app at that commit (`git archive`: an
+uncommitted change never ships), with the app's links resolved to copies of the stack's files:
+
+- backend: the stack's backend image with the app's backend at /app and its packages;
+- web: Caddy serving the frontend's bundle (built from the export) and Django's static files;
+- caddy: the front Caddy, the stack's own image (it holds nothing of the app).
+
+backend and web are tagged <app commit>-<stack version>, caddy <stack version>, and all three
+are pushed to the registry RELEASE_REGISTRY of the app's .env (or --registry).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from . import dotenv, images, links, lock, npmlock
+from .answers import read_answers
+from .errors import StackError
+
+SERVICES = ("backend", "web", "caddy")
+
+
+def registry(env: dict[str, str], option: str | None = None) -> str:
+    """Where release images go: --registry, else RELEASE_REGISTRY of the app's .env."""
+    found = (option or env.get("RELEASE_REGISTRY", "")).strip().rstrip("/")
+    if not found:
+        raise StackError(
+            "no registry for release images: set RELEASE_REGISTRY in the app's .env "
+            "(e.g. RELEASE_REGISTRY=registry.example.com/team), or pass --registry"
+        )
+    if "://" in found or not re.fullmatch(r"[a-z0-9.:/_-]+", found):
+        raise StackError(
+            f"RELEASE_REGISTRY={found!r}: give host[:port][/path] in lower case, without "
+            "https://, e.g. registry.example.com/team or localhost:5000"
+        )
+    return found
+
+
+def _tag_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:60]
+
+
+def stack_tag(stack: Path) -> str:
+    return _tag_part(images.version(stack))
+
+
+def tag(stack: Path, commit: str) -> str:
+    """The tag of a release: the app commit (12 digits) and the stack version."""
+    return f"{commit[:12]}-{stack_tag(stack)}"
+
+
+def image_names(stack: Path, where: str, release: str) -> dict[str, str]:
+    slug = read_answers(stack)["slug"]
+    return {
+        service: f"{where}/{slug}-{service}:{stack_tag(stack) if service == 'caddy' else release}"
+        for service in SERVICES
+    }
+
+
+def commit_of(app: Path, revision: str = "HEAD") -> str:
+    result = subprocess.run(
+        ["git", "-C", str(app), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(
+            f"no commit {revision!r} in {app}: a release is built from a committed version "
+            "of the app (git commit first, or name one with --commit)"
+        )
+    return result.stdout.strip()
+
+
+def export(stack: Path, app: Path, commit: str, folder: Path) -> Path:
+    """The app's files at `commit` in `folder`, with a copy of the stack's file at each link."""
+    archive = folder / "app.tar"
+    with archive.open("wb") as out:
+        result = subprocess.run(
+            ["git", "-C", str(app), "archive", "--format=tar", commit],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise StackError(f"git archive of {commit} failed: {result.stderr.decode()[-500:]}")
+    tree = folder / "app"
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(tree, filter="data")
+        else:  # Python before 3.12 without the backport: git's own archive
+            tar.extractall(tree)
+    archive.unlink()
+    for in_app, in_stack in links.read_manifest(stack):
+        source, target = stack / in_stack, tree / in_app
+        if target.exists() or target.is_symlink() or not source.exists():
+            continue  # committed in the app (its own file wins), or not in this stack
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    return tree
+
+
+def _check_locks(stack: Path, tree: Path, commit: str) -> None:
+    stale = []
+    if (tree / lock.APP_REQUIREMENTS).is_file() and not lock.app_lock_is_current(tree):
+        stale.append(lock.APP_LOCK)
+    if (tree / npmlock.LISTING).is_file() and not npmlock.is_current(tree):
+        stale.append(npmlock.APP_LOCK)
+    if stale:
+        raise StackError(
+            f"commit {commit[:12]} has no current {' and '.join(stale)}: run "
+            f"{stack / 'stack'} lock --app APP, commit the lock, and release that commit"
+        )
+
+
+def build_settings(tree: Path, env: dict[str, str], folder: Path) -> dict[str, str]:
+    """What Django's settings read while the release is built (collectstatic): the commit's
+    .env.example, each empty secret a placeholder (none is used, none reaches the image),
+    written to folder/build.env; returns those values."""
+    example = tree / ".env.example"
+    values = dotenv.parse(example.read_text()) if example.is_file() else {}
+    values.setdefault("DJANGO_SETTINGS_MODULE", env.get("DJANGO_SETTINGS_MODULE", ""))
+    for key, value in values.items():
+        if not value and key.endswith(tuple(dotenv.SECRET_LENGTHS)):
+            values[key] = "placeholder-of-the-release-build"
+    folder.mkdir()
+    lines = [f"{key}={value}" for key, value in values.items()]
+    (folder / "build.env").write_text("\n".join(lines) + "\n")
+    return values
+
+
+def _docker(doing: str, *args: str) -> None:
+    print(f"{doing}: docker {' '.join(args[:2])} ...", flush=True)
+    if subprocess.run(["docker", *args], check=False).returncode != 0:
+        raise StackError(f"{doing} failed (the output above says why)")
+
+
+def _size(image: str) -> str:
+    found = subprocess.run(
+        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    size = int(found.stdout.strip() or 0)
+    return f"{size / 1e6:.0f} MB"
+
+
+def build(
+    stack: Path,
+    app: Path | None,
+    revision: str = "HEAD",
+    where: str | None = None,
+    push: bool = True,
+) -> list[str]:
+    """Build (and push) the release images of the app at `revision`; return what to say."""
+    app = app or links.linked_app(stack)
+    if app is None:
+        raise StackError("no app linked to this stack: name it with --app PATH")
+    app = Path(app).resolve()
+    env = dotenv.read_env(app, required=False)
+    where = registry(env, where)
+    images.check_docker()
+    commit = commit_of(app, revision)
+    release = tag(stack, commit)
+    names = image_names(stack, where, release)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="stack-release-") as tmp:
+        folder = Path(tmp)
+        tree = export(stack, app, commit, folder)
+        _check_locks(stack, tree, commit)
+        settings = build_settings(tree, env, folder / "settings")
+        (folder / "contexts").mkdir()
+        contexts = images.app_contexts(stack, tree, folder / "contexts")
+        _docker(
+            f"Building {names['backend']}",
+            "build",
+            "--target",
+            "release",
+            "--build-context",
+            f"app={contexts['backend']}",
+            "--build-context",
+            f"code={tree / 'backend'}",
+            "--build-context",
+            f"settings={folder / 'settings'}",
+            "--build-arg",
+            f"APP_UID={images.BACKEND_UID}",
+            "--build-arg",
+            f"DJANGO_SETTINGS_MODULE={settings.get('DJANGO_SETTINGS_MODULE', '')}",
+            "--tag",
+            names["backend"],
+            str(stack / "backend"),
+        )
+        _docker(
+            "Building the frontend's bundle",
+            "build",
+            "--target",
+            "bundle",
+            "--build-context",
+            f"app={contexts['frontend']}",
+            "--build-context",
+            f"code={tree / 'frontend'}",
+            "--output",
+            f"type=local,dest={folder / 'bundle'}",
+            str(stack / "frontend"),
+        )
+        _docker(
+            f"Building {names['web']}",
+            "build",
+            "--target",
+            "web",
+            "--build-context",
+            f"bundle={folder / 'bundle'}",
+            "--build-context",
+            f"backend=docker-image://{names['backend']}",
+            "--tag",
+            names["web"],
+            str(stack / "caddy"),
+        )
+        _docker(
+            f"Building {names['caddy']}",
+            "build",
+            "--target",
+            "runtime",
+            "--tag",
+            names["caddy"],
+            str(stack / "caddy"),
+        )
+    built = time.monotonic() - start
+    said = [f"Built release {release} (app commit {commit[:12]}) in {built:.1f} s:"]
+    said += [f"  {name} ({_size(name)})" for name in names.values()]
+    if push:
+        for name in names.values():
+            _docker(f"Pushing {name}", "push", "--quiet", name)
+        said.append(f"Pushed to {where} in {time.monotonic() - start - built:.1f} s")
+    said.append(f"Deploy it: {stack / 'stack'} swarm deploy --app {app} --release {release}")
+    return said
