@@ -204,23 +204,126 @@ def compose_or_fail(app: Path, doing: str, *args: str, **options) -> str:
     return result.stdout
 
 
-def db_running(app: Path) -> bool:
-    running = compose(
-        app, "ps", "--status", "running", "--services", capture_output=True, text=True
-    )
-    return "db" in running.stdout.split()
+class Compose:
+    """The deployment on one server: the app's compose project."""
+
+    def __init__(self, app: Path) -> None:
+        self.app = app
+
+    def db(self, script: str, **options) -> subprocess.CompletedProcess:
+        """`sh -c script` in the database's container."""
+        return compose(self.app, "exec", "-T", "db", "sh", "-c", script, **options)
+
+    def db_running(self) -> bool:
+        running = compose(
+            self.app, "ps", "--status", "running", "--services", capture_output=True, text=True
+        )
+        return "db" in running.stdout.split()
+
+    def start_db(self) -> None:
+        compose_or_fail(
+            self.app,
+            "starting the database (docker compose up -d --wait db)",
+            "up",
+            "-d",
+            "--wait",
+            "db",
+        )
+
+    def stop_writers(self) -> None:
+        services = compose_or_fail(self.app, "listing the services", "config", "--services")
+        writers = [s for s in services.split() if s not in KEEP_RUNNING]
+        if writers:
+            compose_or_fail(self.app, "stopping what writes", "stop", *writers)
+
+    def start(self) -> None:
+        compose_or_fail(
+            self.app, "starting the services (docker compose up -d --wait)", "up", "-d", "--wait"
+        )
 
 
-def start_db(app: Path) -> None:
-    compose_or_fail(
-        app, "starting the database (docker compose up -d --wait db)", "up", "-d", "--wait", "db"
-    )
+class Swarm:
+    """The deployment on Docker Swarm (./stack swarm deploy): the stack of that name, whose
+    database runs on this node (the one labelled <name>.db)."""
+
+    WRITERS = ("backend", "worker", "beat")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.replicas: dict[str, int] = {}
+
+    def container(self) -> str:
+        found = subprocess.run(
+            ["docker", "ps", "--quiet", "--filter", f"label=com.docker.swarm.service.name="
+             f"{self.name}_db", "--filter", "status=running"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return (found.stdout.split() or [""])[0]
+
+    def db(self, script: str, **options) -> subprocess.CompletedProcess:
+        command = ["docker", "exec", "-i", self.container(), "sh", "-c", script]
+        return subprocess.run(command, check=False, **options)
+
+    def db_running(self) -> bool:
+        return bool(self.container())
+
+    def start_db(self) -> None:
+        deadline = time.monotonic() + 120
+        while not self.db_running():
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"the database of stack {self.name} does not run on this node: run this on "
+                    f"the node labelled {self.name}.db (docker service ps {self.name}_db)"
+                )
+            time.sleep(1)
+        while self.db("pg_isready -q", capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                raise StackError(f"the database of stack {self.name} does not accept connections")
+            time.sleep(1)
+
+    def _scale(self, counts: dict[str, int]) -> None:
+        if not counts:
+            return
+        args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
+        result = subprocess.run(
+            ["docker", "service", "scale", "--detach=false", *args],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise StackError(f"docker service scale {' '.join(args)} failed: {result.stderr}")
+
+    def stop_writers(self) -> None:
+        from . import swarm
+
+        for which in self.WRITERS:
+            count = swarm.replicas(self.name, which)
+            if count:
+                self.replicas[which] = count
+        self._scale({which: 0 for which in self.replicas})
+
+    def start(self) -> None:
+        self._scale(self.replicas)
 
 
-def tables_with_rows(app: Path) -> list[str]:
+def target(stack: Path, app: Path) -> Compose | Swarm:
+    """Where the deployment runs: compose, unless its database runs as a swarm service."""
+    from . import swarm
+
+    here = Compose(app)
+    if here.db_running():
+        return here
+    name = images.project(stack, dotenv.read_env(app))
+    if swarm.service(name, "db"):
+        return Swarm(name)
+    return here
+
+
+def tables_with_rows(site: Compose | Swarm) -> list[str]:
     script = f'psql -XAtq -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "{TABLES_WITH_ROWS}"'
-    out = compose_or_fail(app, "looking at the database", "exec", "-T", "db", "sh", "-c", script)
-    return out.split()
+    result = site.db(script, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"looking at the database failed: {result.stderr.strip()[-800:]}")
+    return result.stdout.split()
 
 
 def app_commit(app: Path) -> str | None:
@@ -247,7 +350,8 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
     count = keep_count(keep, env)
     media = cli.data_folders(stack, app)[0]
     backups = media.parent / BACKUPS
-    if not db_running(app):
+    site = target(stack, app)
+    if not site.db_running():
         raise StackError(
             f"the database of {app} is not running: start it (make up, or docker compose "
             "-f docker-compose.app.yml up -d --wait), then back up"
@@ -259,18 +363,7 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
     _private_dir(work)
     try:
         with (work / DATABASE).open("wb") as dump:
-            result = compose(
-                app,
-                "exec",
-                "-T",
-                "db",
-                "sh",
-                "-c",
-                DUMP,
-                stdout=dump,
-                stderr=subprocess.PIPE,
-                text=False,
-            )
+            result = site.db(DUMP, stdout=dump, stderr=subprocess.PIPE)
         if result.returncode != 0:
             raise StackError(f"pg_dump failed: {result.stderr.decode(errors='replace')[-800:]}")
         with tarfile.open(work / MEDIA, "w") as tar:
@@ -397,8 +490,9 @@ def restore(
     facts = verify(folder)
     said, secrets = settle_env(app, folder, take_env)
     media = cli.data_folders(stack, app)[0]
-    start_db(app)
-    rows = tables_with_rows(app)
+    site = target(stack, app)
+    site.start_db()
+    rows = tables_with_rows(site)
     media_there = media.is_dir() and any(media.iterdir())
     if (rows or media_there) and not replace:
         holds = (
@@ -415,15 +509,10 @@ def restore(
         said += take_secrets(app, secrets)
     print(f"Restoring {folder} (of {facts.get('project')}, {facts.get('created')})", flush=True)
     start = time.monotonic()
-    services = compose_or_fail(app, "listing the services", "config", "--services").split()
-    writers = [s for s in services if s not in KEEP_RUNNING]
-    if writers:
-        compose_or_fail(app, "stopping what writes", "stop", *writers)
-    start_db(app)  # again: a .env taken from the backup may change it
+    site.stop_writers()
+    site.start_db()  # again: a .env taken from the backup may change it
     with (folder / DATABASE).open("rb") as dump:
-        result = compose(
-            app, "exec", "-T", "db", "sh", "-c", RECREATE, stdin=dump, capture_output=True
-        )
+        result = site.db(RECREATE, stdin=dump, capture_output=True)
     if result.returncode != 0:
         raise StackError(
             f"restoring the database failed: {result.stderr.decode(errors='replace')[-800:]}"
@@ -432,9 +521,7 @@ def restore(
     said += restore_media(folder / MEDIA, media)
     restored = time.monotonic() - start
     print("Starting the services", flush=True)
-    compose_or_fail(
-        app, "starting the services (docker compose up -d --wait)", "up", "-d", "--wait"
-    )
+    site.start()
     seconds = time.monotonic() - start
     said.append(
         f"Restored {folder} in {seconds:.1f} s ({restored:.1f} s to stop what writes and put "

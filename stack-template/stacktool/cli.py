@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import backup, deploy, dotenv, images, links, lock, npmlock
+from . import backup, deploy, dotenv, images, links, lock, npmlock, swarm
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -99,6 +99,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("version", help="print the template version of this stack")
     backup.add_commands(commands)
+    swarm.add_commands(commands)
     return top
 
 
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = deploy.deploy(stack, args.app)
         elif args.command in backup.COMMANDS:
             said = backup.run(stack, args)
+        elif args.command in ("release", "swarm"):
+            said = swarm.run(stack, args)
         elif args.command == "lock":
             if args.app:
                 said = lock.lock_app(stack, args.app) + npmlock.lock_app(stack, args.app)

@@ -1,0 +1,413 @@
+"""`./stack swarm ...`: the app on Docker Swarm, from the release images of ./stack release.
+
+deploy: the stack's compose/docker-stack.yml as the stack <deployment> (the compose project's
+name), its secrets as Docker secrets; migrations run once, as a one-off job with the new
+backend image, before `docker stack deploy` rolls the services over to the release (start
+first, health-checked, rolled back by swarm when a new task fails). scale: the backend's
+replicas. rollback: the release deployed before the one that serves (the tool keeps the list
+in $DATA_ROOT/<deployment>/swarm-releases). status: what runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import cli, dotenv, images, links, release
+from .answers import read_answers
+from .errors import StackError
+
+STACK_FILE = "compose/docker-stack.yml"
+# The services that run the app's release: a failed release takes all of them back.
+APP_SERVICES = ("backend", "web", "worker", "beat")
+SECRET_SUFFIXES = tuple(dotenv.SECRET_LENGTHS)
+DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
+ROLLOUT_TIMEOUT = 900  # seconds
+MIGRATE_TIMEOUT = 600
+
+
+def docker(*args: str, check: bool = True, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        ["docker", *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise StackError(f"`docker {' '.join(args)}` failed: {result.stderr.strip()[-800:]}")
+    return result.stdout
+
+
+def check_swarm() -> None:
+    images.check_docker()
+    state = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
+    if state.split() != ["active", "true"]:
+        raise StackError(
+            "this Docker engine is not a swarm manager: make it one (docker swarm init), or run "
+            "this on a manager node of your swarm"
+        )
+
+
+def app_of(stack: Path, app: Path | None) -> Path:
+    app = app or links.linked_app(stack)
+    if app is None:
+        raise StackError("no app linked to this stack: name it with --app PATH")
+    return Path(app).resolve()
+
+
+def name_of(stack: Path, app: Path) -> str:
+    """The swarm stack's name: the deployment's (COMPOSE_PROJECT_NAME, else the slug)."""
+    return images.project(stack, dotenv.read_env(app))
+
+
+def is_secret(key: str) -> bool:
+    return key.endswith(SECRET_SUFFIXES)
+
+
+def service(name: str, which: str) -> dict:
+    """`docker service inspect` of the stack's service ({} when there is none)."""
+    found = docker("service", "inspect", f"{name}_{which}", check=False)
+    return json.loads(found)[0] if found.strip() and found.strip() != "[]" else {}
+
+
+def replicas(name: str, which: str) -> int | None:
+    spec = service(name, which).get("Spec", {})
+    return spec.get("Mode", {}).get("Replicated", {}).get("Replicas")
+
+
+def running_tasks(name: str, which: str) -> int:
+    out = docker(
+        "service", "ps", f"{name}_{which}", "--filter", "desired-state=running",
+        "--format", "{{.CurrentState}}", check=False,
+    )  # fmt: skip
+    return sum(line.startswith("Running") for line in out.splitlines())
+
+
+# ---- Secrets, settings and the node of the database ----------------------------------------
+
+
+def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
+    """A Docker secret for each secret of .env, named after its value's digest (secrets cannot
+    change: a new value is a new secret); returns key -> secret name."""
+    existing = set(docker("secret", "ls", "--format", "{{.Name}}").split())
+    names = {}
+    for key, value in env.items():
+        if not is_secret(key) or not value:
+            continue
+        digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+        names[key] = f"{name}_{key.lower()}_{digest}"
+        if names[key] not in existing:
+            docker("secret", "create", names[key], "-", stdin=value)
+    return names
+
+
+def override(secret_names: dict[str, str], celery: bool) -> dict:
+    """The compose override giving the services their secrets as files and <KEY>_FILE."""
+
+    def given(keys: list[str]) -> dict:
+        return {
+            "secrets": [{"source": key.lower(), "target": key.lower()} for key in keys],
+            "environment": {f"{key}_FILE": f"/run/secrets/{key.lower()}" for key in keys},
+        }
+
+    keys = sorted(secret_names)
+    django = ("backend", "worker", "beat") if celery else ("backend",)
+    services = {which: given(keys) for which in django}
+    services["db"] = given([key for key in keys if key == "POSTGRES_PASSWORD"])
+    return {
+        "services": services,
+        "secrets": {
+            key.lower(): {"external": True, "name": secret} for key, secret in secret_names.items()
+        },
+    }
+
+
+def label_db_node(name: str) -> list[str]:
+    """The node the database lives on carries the label <name>.db=true; a swarm of one node
+    gets it here, a bigger one must be told which node keeps the volume."""
+    label = f"{name}.db"
+    nodes = docker("node", "ls", "--format", "{{.ID}}").split()
+    for node in nodes:
+        labels = json.loads(docker("node", "inspect", node, "--format", "{{json .Spec.Labels}}"))
+        if (labels or {}).get(label) == "true":
+            return []
+    if len(nodes) != 1:
+        raise StackError(
+            f"no node is labelled {label}=true: label the one whose disk keeps the database: "
+            f"docker node update --label-add {label}=true NODE"
+        )
+    docker("node", "update", "--label-add", f"{label}=true", nodes[0])
+    return [f"Labelled this node {label}=true: the database lives here"]
+
+
+# ---- Deploy ---------------------------------------------------------------------------------
+
+
+class Run:
+    """One `./stack swarm` job for the app's deployment: its names, settings and files."""
+
+    def __init__(self, stack: Path, app: Path, folder: Path) -> None:
+        self.stack, self.app = stack, app
+        self.env = dotenv.read_env(app)
+        self.name = images.project(stack, self.env)
+        self.registry = release.registry(self.env)
+        self.env_file = folder / "swarm.env"
+        descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            for key, value in self.env.items():
+                if not is_secret(key) and not key.startswith("COMPOSE_"):
+                    file.write(f"{key}={value}\n")
+        self.override = folder / "secrets.json"
+
+    def variables(self, tag: str, backends: int) -> dict[str, str]:
+        """What docker stack deploy fills into the stack file."""
+        return {
+            **os.environ,
+            **{k: v for k, v in self.env.items() if not is_secret(k)},
+            "STACK_NAME": self.name,
+            "RELEASE_REGISTRY": self.registry,
+            "RELEASE": tag,
+            "CADDY_RELEASE": release.stack_tag(self.stack),
+            "BACKEND_REPLICAS": str(backends),
+            "SWARM_ENV_FILE": str(self.env_file),
+        }
+
+    def stack_deploy(self, tag: str, backends: int) -> None:
+        command = [
+            "docker", "stack", "deploy", "--with-registry-auth", "--detach=true",
+            "--compose-file", str(self.stack / STACK_FILE),
+            "--compose-file", str(self.override), self.name,
+        ]  # fmt: skip
+        result = subprocess.run(
+            command, env=self.variables(tag, backends), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise StackError(f"docker stack deploy failed: {result.stderr.strip()[-1500:]}")
+
+    def migrate(self, image: str, secret_names: dict[str, str]) -> float:
+        """Migrations (and collectstatic), once, as a swarm job with the new image."""
+        start = time.monotonic()
+        job = f"{self.name}_migrate"
+        docker("service", "rm", job, check=False)
+        command = [
+            "service", "create", "--detach", "--name", job, "--mode", "replicated-job",
+            "--restart-condition", "none", "--with-registry-auth",
+            "--network", f"{self.name}_default", "--env-file", str(self.env_file),
+            "--env", "DB_WAIT_TIMEOUT=300", "--env", "DJANGO_LOG_DIR=/srv/logs",
+            "--mount", f"type=bind,source={self.data('logs')},target=/srv/logs",
+            "--label", f"com.docker.stack.namespace={self.name}",
+        ]  # fmt: skip
+        for key, secret in secret_names.items():
+            command += ["--secret", f"source={secret},target={key.lower()}"]
+            command += ["--env", f"{key}_FILE=/run/secrets/{key.lower()}"]
+        docker(*command, image, "migrate")
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        state = ""
+        while time.monotonic() < deadline:
+            state = docker("service", "ps", job, "--format", "{{.CurrentState}}", check=False)
+            if state.startswith(("Complete", "Failed", "Rejected")):
+                break
+            time.sleep(1)
+        logs = docker("service", "logs", "--raw", job, check=False)
+        docker("service", "rm", job, check=False)
+        if not state.startswith("Complete"):
+            raise StackError(
+                f"the migrations of {image} did not complete ({state.strip() or 'timed out'}); "
+                f"nothing was rolled out. Their output:\n{logs[-3000:]}"
+            )
+        return time.monotonic() - start
+
+    def data(self, folder: str) -> Path:
+        return Path(self.env.get("DATA_ROOT", "")) / self.name / folder
+
+
+def _update_state(spec: dict) -> tuple[str, str]:
+    status = spec.get("UpdateStatus") or {}
+    return status.get("State", ""), status.get("StartedAt", "")
+
+
+def wait_for_rollout(name: str, before: dict[str, tuple[str, str]]) -> dict[str, tuple]:
+    """Until every service that changed is rolled out (or back); returns, for each, its
+    final update state and seconds."""
+    start = time.monotonic()
+    pending = {which for which in before}
+    outcome: dict[str, tuple] = {}
+    while pending and time.monotonic() - start < ROLLOUT_TIMEOUT:
+        for which in sorted(pending):
+            found = service(name, which)
+            if not found:
+                pending.discard(which)
+                continue
+            state, started = _update_state(found)
+            wanted = replicas(name, which)
+            if started and started != before[which][1]:  # an update of this deploy
+                if state in DONE:
+                    outcome[which] = (state, time.monotonic() - start)
+                    pending.discard(which)
+            elif (
+                wanted is not None
+                and running_tasks(name, which) >= wanted
+                # unchanged (no update began within 3 s), or new in this deploy
+                and (time.monotonic() - start > 3 or not before[which][1])
+            ):
+                outcome[which] = ("running", time.monotonic() - start)
+                pending.discard(which)
+        time.sleep(1)
+    if pending:
+        raise StackError(
+            f"{', '.join(sorted(pending))} not rolled out after {ROLLOUT_TIMEOUT}s: see "
+            f"docker service ps {name}_{sorted(pending)[0]} --no-trunc"
+        )
+    return outcome
+
+
+HISTORY = "swarm-releases"  # in $DATA_ROOT/<deployment>: the releases deployed, oldest first
+
+
+def history(stack: Path, app: Path) -> Path:
+    return cli.data_folders(stack, app)[0].parent / HISTORY
+
+
+def deployed(stack: Path, app: Path) -> list[str]:
+    """The releases deployed, oldest first; the last one serves."""
+    path = history(stack, app)
+    return path.read_text().split() if path.is_file() else []
+
+
+def deploy(
+    stack: Path,
+    app: Path | None,
+    tag: str | None = None,
+    backends: int | None = None,
+    record: bool = True,
+) -> list[str]:
+    """Migrate, then roll the stack over to the release `tag` (default: the app's HEAD's)."""
+    check_swarm()
+    app = app_of(stack, app)
+    said = cli.create_data_folders(stack, app)
+    with tempfile.TemporaryDirectory(prefix="stack-swarm-") as tmp:
+        job = Run(stack, app, Path(tmp))
+        tag = tag or release.tag(stack, release.commit_of(app))
+        image = release.image_names(stack, job.registry, tag)["backend"]
+        if docker("pull", "--quiet", image, check=False) == "":
+            raise StackError(
+                f"no release {tag} in {job.registry} ({image}): build and push it first: "
+                f"{stack / 'stack'} release --app {app}"
+            )
+        said += label_db_node(job.name)
+        names = secrets(job.name, job.env)
+        celery = bool(read_answers(stack).get("use_celery"))
+        job.override.write_text(json.dumps(override(names, celery), indent=2))
+        current = replicas(job.name, "backend")
+        backends = backends if backends is not None else current if current is not None else 2
+        start = time.monotonic()
+        if not service(job.name, "db"):  # the first deploy: the database, then migrations
+            print(f"First deploy of {job.name}: the database first", flush=True)
+            job.stack_deploy(tag, 0)
+        print(f"Migrating with {image}", flush=True)
+        seconds = job.migrate(image, names)
+        said.append(f"Migrated in {seconds:.1f} s")
+        services = (*APP_SERVICES, "caddy", "db", "redis")
+        before = {which: _update_state(service(job.name, which)) for which in services}
+        print(f"Rolling out release {tag}", flush=True)
+        job.stack_deploy(tag, backends)
+        outcome = wait_for_rollout(job.name, before)
+    failed = [which for which, (state, _) in outcome.items() if state.startswith("rollback")]
+    for which, (state, seconds) in sorted(outcome.items()):
+        if state == "completed" and which in ("backend", "web"):
+            count = replicas(job.name, which) or 1
+            said.append(
+                f"{which}: rolled out to {count} replicas in {seconds:.1f} s "
+                f"({seconds / count:.1f} s per replica)"
+            )
+    if failed:
+        # The rest of the release goes back too: one release serves, not half of two.
+        for which, (state, _) in sorted(outcome.items()):
+            if which in APP_SERVICES and state == "completed":
+                docker("service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}")
+                print(f"{which}: rolled back too", flush=True)
+        raise StackError(
+            f"release {tag} failed on {', '.join(failed)} (a new task did not pass its health "
+            "check): swarm rolled it back, the previous release serves. See docker service "
+            f"logs {job.name}_{failed[0]}"
+        )
+    said.append(f"Deployed release {tag} as stack {job.name} in {time.monotonic() - start:.1f} s")
+    releases = deployed(stack, app)
+    if record and releases[-1:] != [tag]:
+        history(stack, app).write_text("\n".join([*releases, tag][-20:]) + "\n")
+    return said
+
+
+def scale(stack: Path, app: Path | None, count: int) -> list[str]:
+    check_swarm()
+    name = name_of(stack, app_of(stack, app))
+    if count < 1:
+        raise StackError(f"scale the backend to {count}? Give at least 1 replica")
+    if not service(name, "backend"):
+        raise StackError(f"no stack {name} on this swarm: deploy it first (./stack swarm deploy)")
+    start = time.monotonic()
+    docker("service", "scale", "--detach", f"{name}_backend={count}")
+    deadline = start + ROLLOUT_TIMEOUT
+    while running_tasks(name, "backend") != count and time.monotonic() < deadline:
+        time.sleep(0.5)
+    seconds = time.monotonic() - start
+    return [f"backend: {running_tasks(name, 'backend')} replicas running after {seconds:.1f} s"]
+
+
+def rollback(stack: Path, app: Path | None) -> list[str]:
+    """Back to the release deployed before the one that serves: deployed again the same way
+    (start first, health-checked; its migrate finds nothing to do, as the database keeps the
+    newer migrations)."""
+    app = app_of(stack, app)
+    releases = deployed(stack, app)
+    if len(releases) < 2:
+        raise StackError(
+            f"no earlier release to go back to (deployed: {', '.join(releases) or 'none'}); "
+            "deploy one by its tag: ./stack swarm deploy --release TAG"
+        )
+    said = deploy(stack, app, releases[-2], record=False)
+    history(stack, app).write_text("\n".join(releases[:-1]) + "\n")
+    return [*said, f"Rolled back from {releases[-1]} to {releases[-2]}"]
+
+
+def status(stack: Path, app: Path | None) -> list[str]:
+    name = name_of(stack, app_of(stack, app))
+    out = docker(
+        "stack", "services", name, "--format", "{{.Name}}  {{.Replicas}}  {{.Image}}", check=False
+    )
+    return out.splitlines() or [f"no stack {name} on this swarm"]
+
+
+def add_commands(commands) -> None:
+    job = commands.add_parser(
+        "release", help="build the release images of a committed app version and push them"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument("--commit", default="HEAD", metavar="REV", help="default: HEAD")
+    job.add_argument("--registry", metavar="HOST[/PATH]", help="default: RELEASE_REGISTRY")
+    job.add_argument("--no-push", action="store_true", help="build only")
+    top = commands.add_parser("swarm", help="the app on Docker Swarm: deploy, scale, rollback")
+    jobs = top.add_subparsers(dest="swarm_command", metavar="JOB", required=True)
+    job = jobs.add_parser("deploy", help="migrate, then roll the stack over to a release")
+    job.add_argument("--release", metavar="TAG", help="default: the app's HEAD's release")
+    job.add_argument("--replicas", type=int, metavar="N", help="backends (default: as now, or 2)")
+    job = jobs.add_parser("scale", help="run N backend replicas")
+    job.add_argument("replicas", type=int, metavar="N")
+    jobs.add_parser("rollback", help="back to the release deployed before this one")
+    jobs.add_parser("status", help="the stack's services, replicas and images")
+    for job in jobs.choices.values():
+        job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+
+
+def run(stack: Path, args) -> list[str]:
+    if args.command == "release":
+        return release.build(stack, args.app, args.commit, args.registry, not args.no_push)
+    if args.swarm_command == "deploy":
+        return deploy(stack, args.app, args.release, args.replicas)
+    if args.swarm_command == "scale":
+        return scale(stack, args.app, args.replicas)
+    if args.swarm_command == "rollback":
+        return rollback(stack, args.app)
+    return status(stack, args.app)

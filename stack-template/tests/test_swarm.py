@@ -1,0 +1,121 @@
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from stacktool import release, swarm
+from stacktool.errors import StackError
+
+STACK = Path(__file__).resolve().parent.parent
+
+
+class RegistryTest(unittest.TestCase):
+    def test_the_option_wins_over_the_env_and_a_trailing_slash_goes(self):
+        env = {"RELEASE_REGISTRY": "registry.example.com/team"}
+        self.assertEqual(release.registry(env), "registry.example.com/team")
+        self.assertEqual(release.registry(env, "localhost:5000/"), "localhost:5000")
+
+    def test_none_or_a_url_is_refused_naming_the_fix(self):
+        with self.assertRaisesRegex(StackError, "set RELEASE_REGISTRY in the app's .env"):
+            release.registry({"RELEASE_REGISTRY": ""})
+        with self.assertRaisesRegex(StackError, "without https://"):
+            release.registry({"RELEASE_REGISTRY": "https://registry.example.com"})
+        with self.assertRaisesRegex(StackError, "lower case"):
+            release.registry({"RELEASE_REGISTRY": "Registry.example.com"})
+
+
+class TagTest(unittest.TestCase):
+    def test_a_release_is_named_by_the_app_commit_and_the_stack_version(self):
+        with mock.patch.object(release.images, "version", return_value="v1.2.0+3.g1a2b"):
+            self.assertEqual(release.tag(STACK, "0123456789abcdef"), "0123456789ab-v1.2.0-3.g1a2b")
+            self.assertEqual(release.stack_tag(STACK), "v1.2.0-3.g1a2b")
+
+
+class ExportTest(unittest.TestCase):
+    def setUp(self):
+        self.root = Path(tempfile.mkdtemp())
+        self.app = self.root / "app"
+        (self.app / "backend").mkdir(parents=True)
+        (self.app / "backend/views.py").write_text("committed\n")
+
+        def git(*args):
+            subprocess.run(["git", *args], cwd=self.app, check=True, capture_output=True)
+
+        git("init", "-q")
+        git("add", "--all")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+        self.commit = release.commit_of(self.app)
+
+    def test_the_export_is_the_commit_with_the_links_as_copies_of_the_stack_files(self):
+        (self.app / "backend/views.py").write_text("not committed\n")
+        (self.app / "backend/new.py").write_text("not committed either\n")
+        tree = release.export(STACK, self.app, self.commit, Path(tempfile.mkdtemp()))
+        self.assertEqual((tree / "backend/views.py").read_text(), "committed\n")
+        self.assertFalse((tree / "backend/new.py").exists())
+        manage = tree / "backend/manage.py"  # a link in the app: the stack's file, copied
+        self.assertFalse(manage.is_symlink())
+        self.assertEqual(manage.read_text(), (STACK / "backend/manage.py").read_text())
+
+    def test_an_unknown_commit_is_refused_naming_the_fix(self):
+        with self.assertRaisesRegex(StackError, "no commit 'nope'.*--commit"):
+            release.commit_of(self.app, "nope")
+
+
+class SecretsTest(unittest.TestCase):
+    def test_only_secret_keys_with_a_value_become_secrets_named_by_their_digest(self):
+        env = {"DJANGO_SECRET_KEY": "k", "POSTGRES_PASSWORD": "p", "EMAIL_HOST_PASSWORD": "",
+               "DOMAIN": "example.com"}  # fmt: skip
+        created = []
+
+        def docker(*args, stdin=None, check=True):
+            if args[:2] == ("secret", "create"):
+                created.append((args[2], stdin))
+            return "shop_postgres_password_c7f3d2c4a8a6\n" if args[:2] == ("secret", "ls") else ""
+
+        with mock.patch.object(swarm, "docker", docker):
+            names = swarm.secrets("shop", env)
+        self.assertEqual(sorted(names), ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD"])
+        self.assertRegex(names["DJANGO_SECRET_KEY"], r"^shop_django_secret_key_[0-9a-f]{12}$")
+        self.assertIn((names["DJANGO_SECRET_KEY"], "k"), created)
+
+    def test_django_gets_every_secret_as_a_file_and_postgres_its_password(self):
+        names = {"DJANGO_SECRET_KEY": "shop_k_1", "POSTGRES_PASSWORD": "shop_p_1"}
+        config = swarm.override(names, celery=True)
+        self.assertEqual(set(config["services"]), {"backend", "worker", "beat", "db"})
+        backend = config["services"]["backend"]
+        self.assertEqual(
+            backend["environment"]["DJANGO_SECRET_KEY_FILE"], "/run/secrets/django_secret_key"
+        )
+        self.assertEqual(config["services"]["db"]["environment"],
+                         {"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password"})  # fmt: skip
+        self.assertEqual(
+            config["secrets"]["postgres_password"], {"external": True, "name": "shop_p_1"}
+        )
+        self.assertEqual(set(swarm.override(names, celery=False)["services"]), {"backend", "db"})
+
+
+class RollbackTest(unittest.TestCase):
+    def test_rollback_goes_to_the_release_before_and_forgets_the_one_left(self):
+        history = Path(tempfile.mkdtemp()) / swarm.HISTORY
+        history.write_text("r1\nr2\nr3\n")
+        calls = []
+        with (
+            mock.patch.object(swarm, "history", return_value=history),
+            mock.patch.object(swarm, "deploy", lambda *a, **k: calls.append((a[2], k)) or []),
+            mock.patch.object(swarm, "app_of", return_value=Path("/app")),
+        ):
+            said = swarm.rollback(STACK, None)
+        self.assertEqual(calls, [("r2", {"record": False})])
+        self.assertEqual(history.read_text().split(), ["r1", "r2"])
+        self.assertEqual(said, ["Rolled back from r3 to r2"])
+
+    def test_with_one_release_there_is_nothing_to_go_back_to(self):
+        history = Path(tempfile.mkdtemp()) / swarm.HISTORY
+        history.write_text("r1\n")
+        with (
+            mock.patch.object(swarm, "history", return_value=history),
+            mock.patch.object(swarm, "app_of", return_value=Path("/app")),
+            self.assertRaisesRegex(StackError, "no earlier release.*--release TAG"),
+        ):
+            swarm.rollback(STACK, None)
