@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine; does nothing where it is all there.
-#   Debian packages: PostgreSQL and Redis servers (the tests start them on free ports).
+#   Debian packages: PostgreSQL and Redis servers (the tests start them on free ports), a Docker
+#   registry (the swarm tests push release images to one on a free port), ab (load).
 #   Lighthouse (npm, pinned by .ci/lighthouse/package-lock.json) into .ci/lighthouse/node_modules.
 #   Node.js 22 and 24 (the offered majors, official binaries): provision-node.sh.
 #   Python 3.14 (Debian forky's, in its own root; pyenv has 3.12 and 3.13): provision-python.sh.
@@ -12,7 +13,8 @@ set -euo pipefail
 missing_debs() {
     local bin missing=()
     command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-    for bin in redis-server:redis-server git:git node:nodejs npm:npm make:make rsync:rsync; do
+    for bin in redis-server:redis-server git:git node:nodejs npm:npm make:make rsync:rsync \
+        docker-registry:docker-registry ab:apache2-utils; do
         command -v "${bin%%:*}" >/dev/null || missing+=("${bin#*:}")
     done
     echo "${missing[@]}"

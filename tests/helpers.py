@@ -82,9 +82,10 @@ def wait_for(check, what: str, timeout: float = 30) -> None:
 TIMINGS: list[str] = []
 
 
-def record_timing(name: str, seconds: float) -> None:
-    """Note a measured phase: printed at the end of the run (and by .ci/run's summary)."""
-    line = f"{name:<48} {seconds:7.1f}s"
+def record_timing(name: str, seconds: float, unit: str = "s") -> None:
+    """Note a measured phase (or another figure, in `unit`): printed at the end of the run
+    (and by .ci/run's summary)."""
+    line = f"{name:<48} {seconds:7.1f}{unit}"
     TIMINGS.append(line)
     if os.environ.get("TEMPLATE_TIMINGS_FILE"):
         with open(os.environ["TEMPLATE_TIMINGS_FILE"], "a") as file:
