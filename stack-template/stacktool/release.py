@@ -13,6 +13,7 @@ are pushed to the registry RELEASE_REGISTRY of the app's .env (or --registry).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -67,7 +68,7 @@ def image_names(stack: Path, where: str, release: str) -> dict[str, str]:
 
 def commit_of(app: Path, revision: str = "HEAD") -> str:
     result = subprocess.run(
-        ["git", "-C", str(app), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+        ["git", "-C", str(app), "rev-parse", "--verify", "--quiet", revision + "^{commit}"],
         capture_output=True,
         text=True,
         check=False,
@@ -148,12 +149,9 @@ def _docker(doing: str, *args: str) -> None:
 
 def _size(image: str) -> str:
     found = subprocess.run(
-        ["docker", "image", "inspect", "-f", "{{.Size}}", image],
-        capture_output=True,
-        text=True,
-        check=False,
+        ["docker", "image", "inspect", image], capture_output=True, text=True, check=False
     )
-    size = int(found.stdout.strip() or 0)
+    size = json.loads(found.stdout)[0]["Size"] if found.returncode == 0 else 0
     return f"{size / 1e6:.0f} MB"
 
 

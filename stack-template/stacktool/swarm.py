@@ -40,10 +40,16 @@ def docker(*args: str, check: bool = True, stdin: str | None = None) -> str:
     return result.stdout
 
 
+def docker_json(*args: str, check: bool = True) -> list[dict]:
+    """`docker ... --format json`: one object a line."""
+    out = docker(*args, "--format", "json", check=check)
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def check_swarm() -> None:
     images.check_docker()
-    state = docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}")
-    if state.split() != ["active", "true"]:
+    swarm = docker_json("info")[0].get("Swarm") or {}
+    if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
         raise StackError(
             "this Docker engine is not a swarm manager: make it one (docker swarm init), or run "
             "this on a manager node of your swarm"
@@ -78,11 +84,10 @@ def replicas(name: str, which: str) -> int | None:
 
 
 def running_tasks(name: str, which: str) -> int:
-    out = docker(
-        "service", "ps", f"{name}_{which}", "--filter", "desired-state=running",
-        "--format", "{{.CurrentState}}", check=False,
-    )  # fmt: skip
-    return sum(line.startswith("Running") for line in out.splitlines())
+    tasks = docker_json(
+        "service", "ps", f"{name}_{which}", "--filter", "desired-state=running", check=False
+    )
+    return sum(task["CurrentState"].startswith("Running") for task in tasks)
 
 
 # ---- Secrets, settings and the node of the database ----------------------------------------
@@ -91,7 +96,7 @@ def running_tasks(name: str, which: str) -> int:
 def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
     """A Docker secret for each secret of .env, named after its value's digest (secrets cannot
     change: a new value is a new secret); returns key -> secret name."""
-    existing = set(docker("secret", "ls", "--format", "{{.Name}}").split())
+    existing = {secret["Name"] for secret in docker_json("secret", "ls")}
     names = {}
     for key, value in env.items():
         if not is_secret(key) or not value:
@@ -128,10 +133,10 @@ def label_db_node(name: str) -> list[str]:
     """The node the database lives on carries the label <name>.db=true; a swarm of one node
     gets it here, a bigger one must be told which node keeps the volume."""
     label = f"{name}.db"
-    nodes = docker("node", "ls", "--format", "{{.ID}}").split()
+    nodes = [node["ID"] for node in docker_json("node", "ls")]
     for node in nodes:
-        labels = json.loads(docker("node", "inspect", node, "--format", "{{json .Spec.Labels}}"))
-        if (labels or {}).get(label) == "true":
+        labels = json.loads(docker("node", "inspect", node))[0]["Spec"].get("Labels") or {}
+        if labels.get(label) == "true":
             return []
     if len(nodes) != 1:
         raise StackError(
@@ -206,7 +211,8 @@ class Run:
         deadline = time.monotonic() + MIGRATE_TIMEOUT
         state = ""
         while time.monotonic() < deadline:
-            state = docker("service", "ps", job, "--format", "{{.CurrentState}}", check=False)
+            tasks = docker_json("service", "ps", job, check=False)
+            state = tasks[0]["CurrentState"] if tasks else ""
             if state.startswith(("Complete", "Failed", "Rejected")):
                 break
             time.sleep(1)
@@ -374,10 +380,9 @@ def rollback(stack: Path, app: Path | None) -> list[str]:
 
 def status(stack: Path, app: Path | None) -> list[str]:
     name = name_of(stack, app_of(stack, app))
-    out = docker(
-        "stack", "services", name, "--format", "{{.Name}}  {{.Replicas}}  {{.Image}}", check=False
-    )
-    return out.splitlines() or [f"no stack {name} on this swarm"]
+    found = docker_json("stack", "services", name, check=False)
+    lines = [f"{s['Name']}  {s['Replicas']}  {s['Image']}" for s in found]
+    return lines or [f"no stack {name} on this swarm"]
 
 
 def add_commands(commands) -> None:

@@ -71,7 +71,9 @@ class SecretsTest(unittest.TestCase):
         def docker(*args, stdin=None, check=True):
             if args[:2] == ("secret", "create"):
                 created.append((args[2], stdin))
-            return "shop_postgres_password_c7f3d2c4a8a6\n" if args[:2] == ("secret", "ls") else ""
+            if args[:2] == ("secret", "ls"):
+                return '{"ID": "x", "Name": "shop_postgres_password_c7f3d2c4a8a6"}\n'
+            return ""
 
         with mock.patch.object(swarm, "docker", docker):
             names = swarm.secrets("shop", env)
