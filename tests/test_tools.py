@@ -49,8 +49,8 @@ def test_dockerfiles_pass_hadolint(generate, answers):
 @pytest.mark.parametrize("mode", ["single", "swarm"])
 @pytest.mark.parametrize("domain", ["localhost", "shop.example.com"])
 def test_caddyfile_validates_and_is_formatted(generate, domain, mode, tmp_path):
-    """The front Caddyfile in both modes (STACK_MODE picks the snippets it imports), each
-    snippet formatted, and the swarm's web service's Caddyfile.web."""
+    """The front Caddyfile in both modes (STACK_MODE picks the file of snippets it imports:
+    single.caddy or swarm.caddy), each formatted, and the swarm web service's Caddyfile.web."""
     caddy = generate().stack / "caddy"
     env = {
         "DOMAIN": domain,
@@ -66,7 +66,7 @@ def test_caddyfile_validates_and_is_formatted(generate, domain, mode, tmp_path):
     adapted = run(tool("caddy"), "adapt", "--config", caddy / "Caddyfile", env=env).stdout
     upstream = '"dynamic_upstreams"' if mode == "swarm" else '"dial":"backend:8000"'
     assert upstream in adapted.replace(" ", "")
-    for caddyfile in (caddy / "Caddyfile", caddy / "Caddyfile.web", *caddy.glob("*/*.caddy")):
+    for caddyfile in (caddy / "Caddyfile", caddy / "Caddyfile.web", *caddy.glob("*.caddy")):
         formatted = run(tool("caddy"), "fmt", caddyfile).stdout
         assert formatted == caddyfile.read_text(), caddyfile
 
