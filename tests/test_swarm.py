@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import statistics
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from deployments import (
@@ -143,8 +145,6 @@ class Site(Deployment):
             "Caddy's local CA",
             timeout=60,
         )
-        import ssl
-
         self.tls = ssl.create_default_context(cafile=self.ca)
 
     def replica(self) -> str:
@@ -178,21 +178,28 @@ def remove_stack(project: str) -> None:
     docker("node", "update", "--label-rm", f"{project}.db", node, check=False)
 
 
+def linked_pair(template: Path, base: Path, slug: str, registry: str, **answers) -> Site:
+    """A pair generated and linked as the README says, with a deployment of its own (free
+    ports, a unique project) and RELEASE_REGISTRY set: ready for ./stack release."""
+    app, stack = base / slug, base / f"{slug}-stack"
+    copier_copy(
+        template, app, repo="app", slug=slug, data_root=base / "data root", **answers,
+        **ensure_standins(),
+    )  # fmt: skip
+    run(stack / "install.sh", "--app", app, cwd=base)
+    url = listen_on_free_ports(app, unique_project(slug))
+    set_env(app / ".env", RELEASE_REGISTRY=registry)
+    run(stack / "install.sh", "--app", app, cwd=base)  # the data folders of that project
+    return Site(f"swarm {slug}", app, stack, url, base / "caddy root.crt")
+
+
 @pytest.fixture(scope="module")
 def site(template, tmp_path_factory, swarm, registry):
     """The default pair, linked as the README says, its first release deployed on the swarm
     with one backend replica; the stack, its volumes and secrets removed afterwards."""
-    base = tmp_path_factory.mktemp("swarm") / "swarm e2e"
-    app, stack = base / SLUG, base / f"{SLUG}-stack"
-    copier_copy(
-        template, app, repo="app", slug=SLUG, data_root=base / "data root", **ensure_standins()
-    )
-    run(stack / "install.sh", "--app", app, cwd=base)
-    project = unique_project(SLUG)
-    url = listen_on_free_ports(app, project)
-    set_env(app / ".env", RELEASE_REGISTRY=registry)
-    run(stack / "install.sh", "--app", app, cwd=base)  # the data folders of that project
-    deployment = Site("swarm", app, stack, url, base / "caddy root.crt")
+    deployment = linked_pair(template, tmp_path_factory.mktemp("swarm") / "swarm e2e", SLUG,
+                             registry)  # fmt: skip
+    project = deployment.project
     try:
         deployment.first_release, _ = deployment.release()
         start = time.monotonic()
@@ -457,19 +464,9 @@ def test_with_celery_the_worker_and_exactly_one_beat_run_on_the_swarm(
 ):
     """An app generated with Celery: redis, the worker and one beat, each healthy; a task
     sent through the API is done by the worker."""
-    base = tmp_path / "celery swarm"
-    slug = "celery-shop"
-    app, stack = base / slug, base / f"{slug}-stack"
-    copier_copy(
-        template, app, repo="app", slug=slug, use_celery=True, data_root=base / "data",
-        **ensure_standins(),
-    )  # fmt: skip
-    run(stack / "install.sh", "--app", app, cwd=base)
-    project = unique_project(slug)
-    url = listen_on_free_ports(app, project)
-    set_env(app / ".env", RELEASE_REGISTRY=registry)
-    run(stack / "install.sh", "--app", app, cwd=base)
-    site = Site("swarm celery", app, stack, url, base / "caddy root.crt")
+    site = linked_pair(template, tmp_path / "celery swarm", "celery-shop", registry,
+                       use_celery=True)  # fmt: skip
+    project = site.project
     try:
         site.stack_tool("release")
         start = time.monotonic()

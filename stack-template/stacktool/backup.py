@@ -253,12 +253,11 @@ class Swarm:
         self.replicas: dict[str, int] = {}
 
     def container(self) -> str:
-        found = subprocess.run(
-            ["docker", "ps", "--quiet", "--filter", f"label=com.docker.swarm.service.name="
-             f"{self.name}_db", "--filter", "status=running"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        return (found.stdout.split() or [""])[0]
+        from . import swarm
+
+        label = f"label=com.docker.swarm.service.name={self.name}_db"
+        found = swarm.docker("ps", "--quiet", "--filter", label, "--filter", "status=running")
+        return (found.split() or [""])[0]
 
     def db(self, script: str, **options) -> subprocess.CompletedProcess:
         command = ["docker", "exec", "-i", self.container(), "sh", "-c", script]
@@ -282,15 +281,11 @@ class Swarm:
             time.sleep(1)
 
     def _scale(self, counts: dict[str, int]) -> None:
-        if not counts:
-            return
-        args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
-        result = subprocess.run(
-            ["docker", "service", "scale", "--detach=false", *args],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise StackError(f"docker service scale {' '.join(args)} failed: {result.stderr}")
+        from . import swarm
+
+        if counts:
+            args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
+            swarm.docker("service", "scale", "--detach=false", *args)
 
     def stop_writers(self) -> None:
         from . import swarm
@@ -312,7 +307,7 @@ def target(stack: Path, app: Path) -> Compose | Swarm:
     here = Compose(app)
     if here.db_running():
         return here
-    name = images.project(stack, dotenv.read_env(app))
+    name = swarm.name_of(stack, app)
     if swarm.service(name, "db"):
         return Swarm(name)
     return here

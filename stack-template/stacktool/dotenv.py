@@ -46,6 +46,11 @@ def read_env(app: Path, required: bool = True) -> dict[str, str]:
     return parse(path.read_text(encoding="utf-8"))
 
 
+def is_secret(key: str) -> bool:
+    """A key whose value .env keeps secret (and sync generates): *_SECRET_KEY, *_PASSWORD."""
+    return key.endswith(tuple(SECRET_LENGTHS))
+
+
 def fresh_secret(key: str) -> str:
     for suffix, length in SECRET_LENGTHS.items():
         if key.endswith(suffix):

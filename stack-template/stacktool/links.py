@@ -176,3 +176,11 @@ def linked_app(stack: Path) -> Path | None:
     if not record.is_file():
         return None
     return Path(record.read_text().strip())
+
+
+def app_or_linked(stack: Path, app: Path | None) -> Path:
+    """`app` (--app), else the app linked last, as an absolute path; an error without one."""
+    app = app or linked_app(stack)
+    if app is None:
+        raise StackError("no app linked to this stack: name it with --app PATH")
+    return Path(app).resolve()

@@ -133,7 +133,7 @@ def build_settings(tree: Path, env: dict[str, str], folder: Path) -> dict[str, s
     values = dotenv.parse(example.read_text()) if example.is_file() else {}
     values.setdefault("DJANGO_SETTINGS_MODULE", env.get("DJANGO_SETTINGS_MODULE", ""))
     for key, value in values.items():
-        if not value and key.endswith(tuple(dotenv.SECRET_LENGTHS)):
+        if not value and dotenv.is_secret(key):
             values[key] = "placeholder-of-the-release-build"
     folder.mkdir()
     lines = [f"{key}={value}" for key, value in values.items()]
@@ -163,10 +163,7 @@ def build(
     push: bool = True,
 ) -> list[str]:
     """Build (and push) the release images of the app at `revision`; return what to say."""
-    app = app or links.linked_app(stack)
-    if app is None:
-        raise StackError("no app linked to this stack: name it with --app PATH")
-    app = Path(app).resolve()
+    app = links.app_or_linked(stack, app)
     env = dotenv.read_env(app, required=False)
     where = registry(env, where)
     images.check_docker()

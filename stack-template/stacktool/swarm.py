@@ -25,7 +25,6 @@ from .errors import StackError
 STACK_FILE = "compose/docker-stack.yml"
 # The services that run the app's release: a failed release takes all of them back.
 APP_SERVICES = ("backend", "web", "worker", "beat")
-SECRET_SUFFIXES = tuple(dotenv.SECRET_LENGTHS)
 DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
 ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
@@ -56,20 +55,9 @@ def check_swarm() -> None:
         )
 
 
-def app_of(stack: Path, app: Path | None) -> Path:
-    app = app or links.linked_app(stack)
-    if app is None:
-        raise StackError("no app linked to this stack: name it with --app PATH")
-    return Path(app).resolve()
-
-
 def name_of(stack: Path, app: Path) -> str:
     """The swarm stack's name: the deployment's (COMPOSE_PROJECT_NAME, else the slug)."""
     return images.project(stack, dotenv.read_env(app))
-
-
-def is_secret(key: str) -> bool:
-    return key.endswith(SECRET_SUFFIXES)
 
 
 def service(name: str, which: str) -> dict:
@@ -99,7 +87,7 @@ def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
     existing = {secret["Name"] for secret in docker_json("secret", "ls")}
     names = {}
     for key, value in env.items():
-        if not is_secret(key) or not value:
+        if not dotenv.is_secret(key) or not value:
             continue
         digest = hashlib.sha256(value.encode()).hexdigest()[:12]
         names[key] = f"{name}_{key.lower()}_{digest}"
@@ -162,7 +150,7 @@ class Run:
         descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             for key, value in self.env.items():
-                if not is_secret(key) and not key.startswith("COMPOSE_"):
+                if not dotenv.is_secret(key) and not key.startswith("COMPOSE_"):
                     file.write(f"{key}={value}\n")
         self.override = folder / "secrets.json"
 
@@ -170,7 +158,7 @@ class Run:
         """What docker stack deploy fills into the stack file."""
         return {
             **os.environ,
-            **{k: v for k, v in self.env.items() if not is_secret(k)},
+            **{k: v for k, v in self.env.items() if not dotenv.is_secret(k)},
             "STACK_NAME": self.name,
             "RELEASE_REGISTRY": self.registry,
             "RELEASE": tag,
@@ -201,7 +189,8 @@ class Run:
             "--restart-condition", "none", "--with-registry-auth",
             "--network", f"{self.name}_default", "--env-file", str(self.env_file),
             "--env", "DB_WAIT_TIMEOUT=300", "--env", "DJANGO_LOG_DIR=/srv/logs",
-            "--mount", f"type=bind,source={self.data('logs')},target=/srv/logs",
+            "--mount", f"type=bind,source={cli.data_folders(self.stack, self.app)[1]},"
+            "target=/srv/logs",
             "--label", f"com.docker.stack.namespace={self.name}",
         ]  # fmt: skip
         for key, secret in secret_names.items():
@@ -225,9 +214,6 @@ class Run:
             )
         return time.monotonic() - start
 
-    def data(self, folder: str) -> Path:
-        return Path(self.env.get("DATA_ROOT", "")) / self.name / folder
-
 
 def _update_state(spec: dict) -> tuple[str, str]:
     status = spec.get("UpdateStatus") or {}
@@ -238,7 +224,7 @@ def wait_for_rollout(name: str, before: dict[str, tuple[str, str]]) -> dict[str,
     """Until every service that changed is rolled out (or back); returns, for each, its
     final update state and seconds."""
     start = time.monotonic()
-    pending = {which for which in before}
+    pending = set(before)
     outcome: dict[str, tuple] = {}
     while pending and time.monotonic() - start < ROLLOUT_TIMEOUT:
         for which in sorted(pending):
@@ -291,7 +277,7 @@ def deploy(
 ) -> list[str]:
     """Migrate, then roll the stack over to the release `tag` (default: the app's HEAD's)."""
     check_swarm()
-    app = app_of(stack, app)
+    app = links.app_or_linked(stack, app)
     said = cli.create_data_folders(stack, app)
     with tempfile.TemporaryDirectory(prefix="stack-swarm-") as tmp:
         job = Run(stack, app, Path(tmp))
@@ -348,7 +334,7 @@ def deploy(
 
 def scale(stack: Path, app: Path | None, count: int) -> list[str]:
     check_swarm()
-    name = name_of(stack, app_of(stack, app))
+    name = name_of(stack, links.app_or_linked(stack, app))
     if count < 1:
         raise StackError(f"scale the backend to {count}? Give at least 1 replica")
     if not service(name, "backend"):
@@ -366,7 +352,7 @@ def rollback(stack: Path, app: Path | None) -> list[str]:
     """Back to the release deployed before the one that serves: deployed again the same way
     (start first, health-checked; its migrate finds nothing to do, as the database keeps the
     newer migrations)."""
-    app = app_of(stack, app)
+    app = links.app_or_linked(stack, app)
     releases = deployed(stack, app)
     if len(releases) < 2:
         raise StackError(
@@ -379,7 +365,7 @@ def rollback(stack: Path, app: Path | None) -> list[str]:
 
 
 def status(stack: Path, app: Path | None) -> list[str]:
-    name = name_of(stack, app_of(stack, app))
+    name = name_of(stack, links.app_or_linked(stack, app))
     found = docker_json("stack", "services", name, check=False)
     lines = [f"{s['Name']}  {s['Replicas']}  {s['Image']}" for s in found]
     return lines or [f"no stack {name} on this swarm"]

@@ -105,7 +105,7 @@ class RollbackTest(unittest.TestCase):
         with (
             mock.patch.object(swarm, "history", return_value=history),
             mock.patch.object(swarm, "deploy", lambda *a, **k: calls.append((a[2], k)) or []),
-            mock.patch.object(swarm, "app_of", return_value=Path("/app")),
+            mock.patch.object(swarm.links, "app_or_linked", return_value=Path("/app")),
         ):
             said = swarm.rollback(STACK, None)
         self.assertEqual(calls, [("r2", {"record": False})])
@@ -117,7 +117,7 @@ class RollbackTest(unittest.TestCase):
         history.write_text("r1\n")
         with (
             mock.patch.object(swarm, "history", return_value=history),
-            mock.patch.object(swarm, "app_of", return_value=Path("/app")),
+            mock.patch.object(swarm.links, "app_or_linked", return_value=Path("/app")),
             self.assertRaisesRegex(StackError, "no earlier release.*--release TAG"),
         ):
             swarm.rollback(STACK, None)
