@@ -558,10 +558,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run(stack: Path, args: argparse.Namespace) -> list[str]:
-    app = args.app or links.linked_app(stack)
-    if app is None:
-        raise StackError("no app linked to this stack: name it with --app PATH")
-    app = Path(app).resolve()
+    app = links.app_or_linked(stack, args.app)
     if not app.is_dir():
         raise StackError(f"app folder '{app}' not found: name the app's checkout with --app PATH")
     if args.command == "backup":
