@@ -209,9 +209,12 @@ def site(template, tmp_path_factory, swarm, registry):
         wait_for(lambda: health(deployment), "the site", timeout=120)
         yield deployment
     finally:
+        # From a container of each service: `docker service logs` at times never returns
+        # (docker/cli#4678; it did here, in this very place).
         for service in ("backend", "web", "caddy", "db"):
-            logs = docker("service", "logs", "--tail", "30", f"{project}_{service}", check=False)
-            print(f"--- {service}\n{logs}")
+            for container in deployment.tasks(service)[:1]:
+                logs = run("docker", "logs", "--tail", "30", container, check=False)
+                print(f"--- {service}\n{logs.stdout}{logs.stderr}")
         remove_stack(project)
 
 

@@ -285,7 +285,7 @@ class Swarm:
 
         if counts:
             args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
-            swarm.docker("service", "scale", "--detach=false", *args)
+            swarm.docker("service", "scale", "--detach=false", *args, timeout=swarm.ROLLOUT_TIMEOUT)
 
     def stop_writers(self) -> None:
         from . import swarm

@@ -28,12 +28,26 @@ APP_SERVICES = ("backend", "web", "worker", "beat")
 DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
 ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
+DOCKER_TIMEOUT = 300  # for one docker command: a hung one becomes an error, never a hung tool
+LOGS_TIMEOUT = 30  # `docker service logs` can hang for good (docker/cli#4678)
 
 
-def docker(*args: str, check: bool = True, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        ["docker", *args], input=stdin, capture_output=True, text=True, check=False
-    )
+def docker(
+    *args: str, check: bool = True, stdin: str | None = None, timeout: float | None = None
+) -> str:
+    """`docker args`; its output. An error when it fails (with check) or does not finish
+    within `timeout` seconds (DOCKER_TIMEOUT by default)."""
+    timeout = timeout or DOCKER_TIMEOUT
+    try:
+        result = subprocess.run(
+            ["docker", *args], input=stdin, capture_output=True, text=True, check=False,
+            timeout=timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise StackError(
+            f"`docker {' '.join(args)}` did not finish within {timeout:.0f} s: is the engine "
+            "answering (docker info)? Run the command again to see where it stops"
+        ) from None
     if check and result.returncode != 0:
         raise StackError(f"`docker {' '.join(args)}` failed: {result.stderr.strip()[-800:]}")
     return result.stdout
@@ -173,9 +187,16 @@ class Run:
             "--compose-file", str(self.stack / STACK_FILE),
             "--compose-file", str(self.override), self.name,
         ]  # fmt: skip
-        result = subprocess.run(
-            command, env=self.variables(tag, backends), capture_output=True, text=True
-        )
+        try:
+            result = subprocess.run(
+                command, env=self.variables(tag, backends), capture_output=True, text=True,
+                timeout=DOCKER_TIMEOUT,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise StackError(
+                f"docker stack deploy did not finish within {DOCKER_TIMEOUT} s: is the engine "
+                "answering (docker info)?"
+            ) from None
         if result.returncode != 0:
             raise StackError(f"docker stack deploy failed: {result.stderr.strip()[-1500:]}")
 
@@ -205,14 +226,27 @@ class Run:
             if state.startswith(("Complete", "Failed", "Rejected")):
                 break
             time.sleep(1)
-        logs = docker("service", "logs", "--raw", job, check=False)
-        docker("service", "rm", job, check=False)
         if not state.startswith("Complete"):
+            logs = service_logs(job)
+            docker("service", "rm", job, check=False)
             raise StackError(
                 f"the migrations of {image} did not complete ({state.strip() or 'timed out'}); "
                 f"nothing was rolled out. Their output:\n{logs[-3000:]}"
             )
+        docker("service", "rm", job, check=False)
         return time.monotonic() - start
+
+
+def service_logs(service: str) -> str:
+    """The output of a service's tasks, or why there is none: `docker service logs` at times
+    never returns (docker/cli#4678), so it gets LOGS_TIMEOUT seconds."""
+    try:
+        return docker("service", "logs", "--raw", service, check=False, timeout=LOGS_TIMEOUT)
+    except StackError:
+        return (
+            f"(docker service logs {service} did not answer within {LOGS_TIMEOUT} s; "
+            f"docker service ps --no-trunc {service} shows each task's state)"
+        )
 
 
 def _update_state(spec: dict) -> tuple[str, str]:
@@ -283,7 +317,7 @@ def deploy(
         job = Run(stack, app, Path(tmp))
         tag = tag or release.tag(stack, release.commit_of(app))
         image = release.image_names(stack, job.registry, tag)["backend"]
-        if docker("pull", "--quiet", image, check=False) == "":
+        if docker("pull", "--quiet", image, check=False, timeout=ROLLOUT_TIMEOUT) == "":
             raise StackError(
                 f"no release {tag} in {job.registry} ({image}): build and push it first: "
                 f"{stack / 'stack'} release --app {app}"
@@ -318,7 +352,10 @@ def deploy(
         # The rest of the release goes back too: one release serves, not half of two.
         for which, (state, _) in sorted(outcome.items()):
             if which in APP_SERVICES and state == "completed":
-                docker("service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}")
+                docker(
+                    "service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}",
+                    timeout=ROLLOUT_TIMEOUT,
+                )  # fmt: skip
                 print(f"{which}: rolled back too", flush=True)
         raise StackError(
             f"release {tag} failed on {', '.join(failed)} (a new task did not pass its health "

@@ -1,4 +1,5 @@
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -121,3 +122,28 @@ class RollbackTest(unittest.TestCase):
             self.assertRaisesRegex(StackError, "no earlier release.*--release TAG"),
         ):
             swarm.rollback(STACK, None)
+
+
+class HungDockerTest(unittest.TestCase):
+    """A docker command that never returns (as `docker service logs` at times does) ends in
+    an error or a note, never in a hung tool."""
+
+    def setUp(self):
+        bin_dir = Path(tempfile.mkdtemp())
+        fake = bin_dir / "docker"
+        fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
+        fake.chmod(0o755)
+        path = f"{bin_dir}:{swarm.os.environ['PATH']}"
+        patch = mock.patch.dict(swarm.os.environ, {"PATH": path})
+        patch.start()
+        self.addCleanup(patch.stop)
+
+    def test_a_hung_command_is_an_error_naming_it(self):
+        with self.assertRaisesRegex(StackError, r"`docker service ls` did not finish within 1 s"):
+            swarm.docker("service", "ls", timeout=1)
+
+    def test_hung_logs_say_where_to_look_instead(self):
+        with mock.patch.object(swarm, "LOGS_TIMEOUT", 0.5):
+            self.assertIn(
+                "docker service ps --no-trunc shop_migrate", swarm.service_logs("shop_migrate")
+            )
