@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +43,24 @@ def pytest_configure(config: pytest.Config) -> None:
     except RuntimeError as error:
         raise pytest.UsageError(str(error)) from None
     ENV["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # the same, for commands run with ENV
+    # A run started in the background inherits SIGINT ignored; .ci/run interrupts the tests
+    # with it before CI's limit, so that they tear down and report.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+RUNNING: list[str] = []  # the test in progress; then, if interrupted, where
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    RUNNING[:] = [nodeid]
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    """Which test was interrupted, and where in the tests' code."""
+    frames = [f"{e.path.name}:{e.lineno + 1}" for e in excinfo.traceback if "tests" in e.path.parts]
+    test = RUNNING[0] if RUNNING else "no test"
+    RUNNING.append(f"interrupted in {test}: {' > '.join(frames[-4:])}")
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +130,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("measured phases")
         for line in TIMINGS:
             terminalreporter.write_line(line)
+    if len(RUNNING) > 1:  # pytest_keyboard_interrupt said where
+        terminalreporter.section("interrupted")
+        terminalreporter.write_line(RUNNING[-1])
 
 
 @pytest.fixture(scope="session")

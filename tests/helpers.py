@@ -35,22 +35,45 @@ BIN = Path(sys.executable).parent
 # ---- Running things ------------------------------------------------------------------------
 
 
-def run(*args: str | Path, cwd: Path | None = None, env: dict | None = None, check=True):
-    """Run a command; on failure show its output in the assertion message."""
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+# No command of the tests takes this long; a hung one fails its test, naming itself, instead of
+# holding the whole run until CI's limit.
+RUN_TIMEOUT = 1200  # seconds
+
+
+def run(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    check=True,
+    timeout: float = RUN_TIMEOUT,
+):
+    """Run a command; on failure show its output in the assertion message. A command still
+    running after `timeout` seconds is killed and fails the test, whatever `check` says."""
+    try:
+        result = subprocess.run(
+            [str(a) for a in args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as hung:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} did not finish within {timeout}s\n"
+            f"--- stdout\n{_text(hung.stdout)}\n--- stderr\n{_text(hung.stderr)}"
+        ) from None
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(map(str, args))} exited {result.returncode}\n"
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         )
     return result
+
+
+def _text(output: bytes | str | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def copier_copy(template: Path, dst: Path, check=True, **answers) -> subprocess.CompletedProcess:
