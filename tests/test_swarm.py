@@ -282,9 +282,19 @@ def test_scale_from_one_to_three_replicas_spreads_the_requests(site):
     assert no_failures("scale 1 -> 3", load, start) == []
 
 
+def secrets_of(site: Site, key: str) -> set[str]:
+    """The Docker secrets of the deployment's .env key (one per value it has had)."""
+    names = docker("secret", "ls", "--format", "{{.Name}}").split()
+    return {name for name in names if name.startswith(f"{site.project}_{key.lower()}_")}
+
+
 def test_a_rolling_update_to_a_new_commit_fails_no_request(site):
+    """A new commit, and a rotated DJANGO_SECRET_KEY with it: the backends get the new value
+    as a new secret; the old one stays while swarm may still roll back to it."""
     commit_release(site.app, "Notes, rolled out on a swarm")
     site.second_release, _ = site.release()
+    (site.old_key,) = secrets_of(site, "DJANGO_SECRET_KEY")
+    set_env(site.app / ".env", DJANGO_SECRET_KEY=f"rotated-{os.urandom(24).hex()}")
     with Load(site, clients=2) as load:
         start = time.monotonic()
         out = site.readme("./stack swarm deploy").stdout
@@ -297,6 +307,9 @@ def test_a_rolling_update_to_a_new_commit_fails_no_request(site):
     assert site.image("caddy").endswith(site.first_release.split("-", 1)[1])  # not restarted
     assert len(site.tasks("caddy")) == 1
     assert no_failures("rolling update", load, start) == []
+    key = run("docker", "exec", site.tasks("backend")[0], "cat", "/run/secrets/django_secret_key")
+    assert key.stdout.startswith("rotated-")
+    assert site.old_key in secrets_of(site, "DJANGO_SECRET_KEY") and "Removed" not in out
 
 
 def test_a_release_failing_its_health_check_is_rolled_back_by_itself(site):
@@ -339,6 +352,9 @@ def test_rollback_returns_to_the_previous_release_without_a_failed_request(site)
         assert site.image(service).endswith(site.first_release), service
     status = site.readme("./stack swarm status").stdout
     assert f"{site.project}_backend  3/3  " in status and site.first_release in status
+    # Neither the release serving nor the one swarm would roll back to uses the old key now.
+    assert f"Removed the secrets of values rotated since: {site.old_key}" in out
+    assert site.old_key not in secrets_of(site, "DJANGO_SECRET_KEY")
     again = site.readme("./stack swarm rollback", check=False)
     assert again.returncode == 1 and "no earlier release" in again.stderr
     assert no_failures("rollback", load, start) == []

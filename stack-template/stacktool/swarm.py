@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,7 @@ ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
 DOCKER_TIMEOUT = 300  # for one docker command: a hung one becomes an error, never a hung tool
 LOGS_TIMEOUT = 30  # `docker service logs` can hang for good (docker/cli#4678)
+NAMESPACE = "com.docker.stack.namespace"  # the label docker stack deploy gives what it makes
 
 
 def docker(
@@ -108,6 +110,31 @@ def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
         if names[key] not in existing:
             docker("secret", "create", names[key], "-", stdin=value)
     return names
+
+
+def prune_secrets(name: str, names: dict[str, str]) -> list[str]:
+    """Removes the secrets of earlier values of .env's secret keys (rotated since) that no
+    service of the stack uses, neither in its spec nor in the one swarm would roll back to;
+    returns their names."""
+    if not names:
+        return []
+    used = set(names.values())
+    for found in docker_json("service", "ls", "--filter", f"label={NAMESPACE}={name}"):
+        spec = json.loads(docker("service", "inspect", found["ID"]))[0]
+        for which in ("Spec", "PreviousSpec"):
+            container = ((spec.get(which) or {}).get("TaskTemplate") or {}).get("ContainerSpec")
+            used |= {given["SecretName"] for given in (container or {}).get("Secrets") or []}
+    keys = "|".join(re.escape(key.lower()) for key in names)
+    earlier = re.compile(rf"{re.escape(name)}_(?:{keys})_[0-9a-f]{{12}}")
+    gone = []
+    for secret in docker_json("secret", "ls"):
+        if earlier.fullmatch(secret["Name"]) and secret["Name"] not in used:
+            try:
+                docker("secret", "rm", secret["Name"])
+            except StackError:  # in use after all (docker refuses): it stays
+                continue
+            gone.append(secret["Name"])
+    return gone
 
 
 def override(secret_names: dict[str, str], celery: bool) -> dict:
@@ -212,7 +239,7 @@ class Run:
             "--env", "DB_WAIT_TIMEOUT=300", "--env", "DJANGO_LOG_DIR=/srv/logs",
             "--mount", f"type=bind,source={cli.data_folders(self.stack, self.app)[1]},"
             "target=/srv/logs",
-            "--label", f"com.docker.stack.namespace={self.name}",
+            "--label", f"{NAMESPACE}={self.name}",
         ]  # fmt: skip
         for key, secret in secret_names.items():
             command += ["--secret", f"source={secret},target={key.lower()}"]
@@ -363,6 +390,9 @@ def deploy(
             f"logs {job.name}_{failed[0]}"
         )
     said.append(f"Deployed release {tag} as stack {job.name} in {time.monotonic() - start:.1f} s")
+    gone = prune_secrets(job.name, names)
+    if gone:
+        said.append(f"Removed the secrets of values rotated since: {', '.join(gone)}")
     releases = deployed(stack, app)
     if record and releases[-1:] != [tag]:
         history(stack, app).write_text("\n".join([*releases, tag][-20:]) + "\n")

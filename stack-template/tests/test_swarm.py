@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 import tempfile
@@ -147,3 +148,36 @@ class HungDockerTest(unittest.TestCase):
             self.assertIn(
                 "docker service ps --no-trunc shop_migrate", swarm.service_logs("shop_migrate")
             )
+
+
+class PruneSecretsTest(unittest.TestCase):
+    def test_only_earlier_values_that_no_spec_uses_any_more_are_removed(self):
+        new, kept, old = (f"shop_django_secret_key_{c * 12}" for c in "abc")
+        listed = [new, kept, old, f"shop-x_django_secret_key_{'d' * 12}", "shop_notes_token"]
+
+        def spec(*secrets):
+            given = [{"SecretName": secret} for secret in secrets]
+            return {"TaskTemplate": {"ContainerSpec": {"Secrets": given}}}
+
+        # s1 was updated (its previous spec had `kept`); s2 has no secrets, no previous spec.
+        services = {"s1": {"Spec": spec(new), "PreviousSpec": spec(kept)}, "s2": {"Spec": {}}}
+        removed = []
+
+        def docker(*args, check=True):
+            if args[:2] == ("service", "inspect"):
+                return json.dumps([services[args[2]]])
+            if args[:2] == ("secret", "rm"):
+                removed.append(args[2])
+            return ""
+
+        def docker_json(*args, check=True):
+            if args[:2] == ("service", "ls"):
+                self.assertEqual(args[2:], ("--filter", "label=com.docker.stack.namespace=shop"))
+                return [{"ID": "s1"}, {"ID": "s2"}]
+            return [{"Name": secret} for secret in listed]
+
+        with mock.patch.object(swarm, "docker", docker), \
+                mock.patch.object(swarm, "docker_json", docker_json):  # fmt: skip
+            gone = swarm.prune_secrets("shop", {"DJANGO_SECRET_KEY": new})
+        self.assertEqual(gone, [old])
+        self.assertEqual(removed, [old])
