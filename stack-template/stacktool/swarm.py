@@ -125,7 +125,7 @@ def prune_secrets(name: str, names: dict[str, str]) -> list[str]:
             container = ((spec.get(which) or {}).get("TaskTemplate") or {}).get("ContainerSpec")
             used |= {given["SecretName"] for given in (container or {}).get("Secrets") or []}
     keys = "|".join(re.escape(key.lower()) for key in names)
-    earlier = re.compile(rf"{re.escape(name)}_(?:{keys})_[0-9a-f]{{12}}")
+    earlier = re.compile(re.escape(name) + "_(?:" + keys + ")_[0-9a-f]{12}")
     gone = []
     for secret in docker_json("secret", "ls"):
         if earlier.fullmatch(secret["Name"]) and secret["Name"] not in used:
