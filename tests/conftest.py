@@ -49,18 +49,17 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-RUNNING: list[str] = []  # the test in progress; then, if interrupted, where
+PROGRESS = {"running": "no test", "interrupted": ""}  # for the summary of an interrupted run
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:
-    RUNNING[:] = [nodeid]
+    PROGRESS["running"] = nodeid
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
     """Which test was interrupted, and where in the tests' code."""
     frames = [f"{e.path.name}:{e.lineno + 1}" for e in excinfo.traceback if "tests" in e.path.parts]
-    test = RUNNING[0] if RUNNING else "no test"
-    RUNNING.append(f"interrupted in {test}: {' > '.join(frames[-4:])}")
+    PROGRESS["interrupted"] = f"interrupted in {PROGRESS['running']}: {' > '.join(frames[-4:])}"
 
 
 @pytest.fixture(scope="session")
@@ -130,9 +129,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("measured phases")
         for line in TIMINGS:
             terminalreporter.write_line(line)
-    if len(RUNNING) > 1:  # pytest_keyboard_interrupt said where
+    if PROGRESS["interrupted"]:
         terminalreporter.section("interrupted")
-        terminalreporter.write_line(RUNNING[-1])
+        terminalreporter.write_line(PROGRESS["interrupted"])
 
 
 @pytest.fixture(scope="session")

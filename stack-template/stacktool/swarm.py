@@ -34,22 +34,29 @@ LOGS_TIMEOUT = 30  # `docker service logs` can hang for good (docker/cli#4678)
 NAMESPACE = "com.docker.stack.namespace"  # the label docker stack deploy gives what it makes
 
 
-def docker(
-    *args: str, check: bool = True, stdin: str | None = None, timeout: float | None = None
-) -> str:
-    """`docker args`; its output. An error when it fails (with check) or does not finish
-    within `timeout` seconds (DOCKER_TIMEOUT by default)."""
+def _run_docker(
+    args: tuple[str, ...], stdin: str | None, timeout: float | None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """`docker args`, captured; an error when it does not finish within `timeout` seconds
+    (DOCKER_TIMEOUT by default)."""
     timeout = timeout or DOCKER_TIMEOUT
     try:
-        result = subprocess.run(
+        return subprocess.run(
             ["docker", *args], input=stdin, capture_output=True, text=True, check=False,
-            timeout=timeout,
+            timeout=timeout, env=env,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise StackError(
             f"`docker {' '.join(args)}` did not finish within {timeout:.0f} s: is the engine "
             "answering (docker info)? Run the command again to see where it stops"
         ) from None
+
+
+def docker(
+    *args: str, check: bool = True, stdin: str | None = None, timeout: float | None = None
+) -> str:
+    """`docker args`; its output. An error when it fails (with check) or hangs."""
+    result = _run_docker(args, stdin, timeout)
     if check and result.returncode != 0:
         raise StackError(f"`docker {' '.join(args)}` failed: {result.stderr.strip()[-800:]}")
     return result.stdout
@@ -119,8 +126,8 @@ def prune_secrets(name: str, names: dict[str, str]) -> list[str]:
     if not names:
         return []
     used = set(names.values())
-    for found in docker_json("service", "ls", "--filter", f"label={NAMESPACE}={name}"):
-        spec = json.loads(docker("service", "inspect", found["ID"]))[0]
+    ids = [s["ID"] for s in docker_json("service", "ls", "--filter", f"label={NAMESPACE}={name}")]
+    for spec in json.loads(docker("service", "inspect", *ids)) if ids else []:
         for which in ("Spec", "PreviousSpec"):
             container = ((spec.get(which) or {}).get("TaskTemplate") or {}).get("ContainerSpec")
             used |= {given["SecretName"] for given in (container or {}).get("Secrets") or []}
@@ -209,21 +216,12 @@ class Run:
         }
 
     def stack_deploy(self, tag: str, backends: int) -> None:
-        command = [
-            "docker", "stack", "deploy", "--with-registry-auth", "--detach=true",
+        command = (
+            "stack", "deploy", "--with-registry-auth", "--detach=true",
             "--compose-file", str(self.stack / STACK_FILE),
             "--compose-file", str(self.override), self.name,
-        ]  # fmt: skip
-        try:
-            result = subprocess.run(
-                command, env=self.variables(tag, backends), capture_output=True, text=True,
-                timeout=DOCKER_TIMEOUT,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise StackError(
-                f"docker stack deploy did not finish within {DOCKER_TIMEOUT} s: is the engine "
-                "answering (docker info)?"
-            ) from None
+        )  # fmt: skip
+        result = _run_docker(command, None, None, env=self.variables(tag, backends))
         if result.returncode != 0:
             raise StackError(f"docker stack deploy failed: {result.stderr.strip()[-1500:]}")
 

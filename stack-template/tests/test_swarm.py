@@ -164,8 +164,8 @@ class PruneSecretsTest(unittest.TestCase):
         removed = []
 
         def docker(*args, check=True):
-            if args[:2] == ("service", "inspect"):
-                return json.dumps([services[args[2]]])
+            if args[:2] == ("service", "inspect"):  # all of them in one call
+                return json.dumps([services[found] for found in args[2:]])
             if args[:2] == ("secret", "rm"):
                 removed.append(args[2])
             return ""
