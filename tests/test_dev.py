@@ -45,7 +45,8 @@ def dev(template, tmp_path_factory):
     then started from nothing with `make dev`."""
     base = tmp_path_factory.mktemp("dev") / "dev mode"
     with deployment_of(template, base, "dev", app_packages=False) as deployment:
-        set_env(deployment.app / ".env", DB_DEV_PORT=str(free_port()))
+        # Quoted, as .env allows: compose and the Makefile (make dev-local) both unquote it.
+        set_env(deployment.app / ".env", DB_DEV_PORT=f'"{free_port()}"')
         deployment.compose("down", "--volumes")
         start = time.monotonic()
         run("make", "dev", cwd=deployment.app)

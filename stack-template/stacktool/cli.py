@@ -82,6 +82,9 @@ def parser() -> argparse.ArgumentParser:
     job.add_argument("app", type=Path, metavar="APP")
     job = commands.add_parser("env", help="create APP/.env from .env.example, or add missing keys")
     job.add_argument("app", type=Path, metavar="APP")
+    job.add_argument(
+        "--get", metavar="KEY", help="only print KEY's value in APP/.env (nothing if unset)"
+    )
     job = commands.add_parser("build", help="build the images (with the app's own packages)")
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     job = commands.add_parser(
@@ -110,6 +113,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = install(stack, args.app)
         elif args.command == "link":
             said = links.link(stack, args.app)
+        elif args.command == "env" and args.get:
+            said = [dotenv.read_env(args.app, required=False).get(args.get, "")]
         elif args.command == "env":
             said = dotenv.sync(args.app)
         elif args.command == "build":

@@ -1,6 +1,8 @@
+import io
 import os
 import tempfile
 import unittest
+from contextlib import redirect_stdout
 from pathlib import Path
 from unittest import mock
 
@@ -47,3 +49,29 @@ class DataFoldersTest(unittest.TestCase):
         with mock.patch.object(os, "chown", side_effect=PermissionError):
             said = cli.install(self.stack, self.app)
         self.assertTrue(said[-1].startswith("note: cannot give"), said)
+
+
+class EnvGetTest(unittest.TestCase):
+    """`./stack env APP --get KEY`: the app's Makefile reads DB_DEV_PORT with it."""
+
+    def setUp(self):
+        self.app = Path(tempfile.mkdtemp())
+
+    def get(self, key):
+        output = io.StringIO()
+        with redirect_stdout(output):
+            self.assertEqual(cli.main(["env", str(self.app), "--get", key]), 0)
+        return output.getvalue()
+
+    def test_prints_the_value_without_its_quotes_and_changes_nothing(self):
+        text = 'DB_DEV_PORT="5433"\nDJANGO_DEBUG=false\n'
+        (self.app / ".env").write_text(text)
+        (self.app / ".env.example").write_text("DB_DEV_PORT=5432\nNEW_KEY=1\n")
+        self.assertEqual(self.get("DB_DEV_PORT"), "5433\n")
+        self.assertEqual(self.get("UNSET"), "\n")
+        self.assertEqual((self.app / ".env").read_text(), text)  # NEW_KEY was not added
+
+    def test_without_an_env_it_prints_an_empty_line_and_writes_none(self):
+        (self.app / ".env.example").write_text("DB_DEV_PORT=5432\n")
+        self.assertEqual(self.get("DB_DEV_PORT"), "\n")
+        self.assertFalse((self.app / ".env").exists())
