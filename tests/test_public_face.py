@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from deployments import browser_page, deployment_of, set_env, trusting_home
+from deployments import CHROMIUM, browser_page, deployment_of, set_env, trusting_home
 from helpers import ROOT, free_port, record_timing, run, tool, wait_for
 from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import Page, Response
@@ -280,7 +280,7 @@ def lighthouse(url: str, home: Path, report: Path) -> dict:
     """
     assert LIGHTHOUSE.exists(), "Lighthouse is missing: run bash .ci/provision-tools.sh"
     load = quiet_cpus()
-    env = {"HOME": str(home), "CHROME_PATH": "/usr/bin/chromium"}
+    env = {"HOME": str(home), "CHROME_PATH": CHROMIUM}
     options = (
         "--chrome-flags=--headless --no-sandbox", "--quiet",
         f"--only-categories={','.join(CATEGORIES)}",
