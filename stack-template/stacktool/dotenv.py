@@ -7,10 +7,10 @@ process environment first, then in the keys above. A statement compose cannot re
 an error naming the file and line.
 
 Which keys are secret is said here once: GENERATED are the stack's own secrets, filled with a
-random value when empty; SENSITIVE are all keys whose value must not be shown or passed in
-plain environment (Docker secrets on Swarm), generated ones included. Values already in .env
-are never changed, except an empty generated secret, which is filled; keys .env lacks are
-appended. .env is kept private: mode 600.
+random value when empty; SENSITIVE are all keys whose value is secret, generated ones
+included: never passed as plain environment on Swarm (Docker secrets), never in a message.
+Values already in .env are never changed, except an empty generated secret, which is filled;
+keys .env lacks are appended. .env is kept private: mode 600.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from .errors import StackError
 EXAMPLE, ENV = ".env.example", ".env"
 # Secrets the stack's services use, filled with a random value of this length when empty.
 GENERATED = {"DJANGO_SECRET_KEY": 64, "POSTGRES_PASSWORD": 32}
-# Keys whose values are secret but never generated (an empty value means "off"): names or
-# shell patterns, so that an app's own STRIPE_API_KEY is covered too.
+# Every key whose value is secret: the generated ones, and those the user supplies, never
+# generated (an empty value means "off"); names or shell patterns, so that an app's own
+# STRIPE_API_KEY is covered too.
 SENSITIVE = (
     *GENERATED,
     "*_PASSWORD",
@@ -48,7 +49,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def is_sensitive(key: str) -> bool:
-    """A key whose value is secret: never printed, a Docker secret on Swarm."""
+    """A key whose value is secret: a Docker secret on Swarm, compared by restore."""
     return any(fnmatch.fnmatchcase(key, pattern) for pattern in SENSITIVE)
 
 
