@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from helpers import compose_reads
-from stacktool import dotenv
+from stacktool import backup, dotenv
 
 FIXTURE = Path(__file__).parents[1] / "stack-template/tests/dotenv_compose.json"
 REGENERATE = "PYTHONPATH=stack-template .venv/bin/python tests/test_dotenv.py"
@@ -137,11 +137,16 @@ def test_values_the_tool_writes_compose_reads_back_unchanged(tmp_path):
     assert compose_reads(written, tmp_path) == values
     assert dotenv.parse(written, {}.get) == values
 
+    # restore --env: the backup's secrets into the present .env
+    app = tmp_path / "app"
+    app.mkdir()
     before = "export A=1 # one\nB=\"two\nlines\"\n# comment\nC = 'x'\nA=again\nD=4\n"
-    replaced = dotenv.with_values(before, {"A": "$new # value", "C": "it's"})
+    (app / ".env").write_text(before)
+    backup.take_secrets(app, {"A": "$new # value", "C": "it's"})
+    replaced = (app / ".env").read_text()
     assert replaced.endswith('# comment\nC="it\'s"\nA="\\$new # value"\nD=4\n')
     expected = {"A": "$new # value", "B": "two\nlines", "C": "it's", "D": "4"}
-    assert compose_reads(replaced, tmp_path) == dotenv.parse(replaced, {}.get) == expected
+    assert compose_reads(replaced, tmp_path) == dotenv.read(app / ".env") == expected
 
 
 def test_an_env_the_tool_creates_or_completes_reads_the_same_in_compose(tmp_path):
