@@ -56,6 +56,8 @@ class EnvGetTest(unittest.TestCase):
 
     def setUp(self):
         self.app = Path(tempfile.mkdtemp())
+        (self.app / "backend").mkdir()
+        (self.app / "frontend").mkdir()
 
     def get(self, key):
         output = io.StringIO()
