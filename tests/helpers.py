@@ -25,6 +25,7 @@ import jinja2
 import pytest
 import yaml
 from packaging.version import Version
+from stacktool import dotenv
 from stacktool.links import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,18 +277,46 @@ def assert_links(app: Path, stack: Path) -> None:
 
 
 def read_env(path: Path) -> dict[str, str]:
-    """KEY=value lines of a .env file (comments and blank lines skipped)."""
+    """The values of a .env file, read as compose reads them (the stack tool's reader)."""
     return parse_env(path.read_text())
 
 
 def parse_env(text: str) -> dict[str, str]:
-    """KEY=value lines of .env text (comments and blank lines skipped)."""
-    values = {}
-    for line in text.splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip()
-    return values
+    """The values of .env text, read as compose reads them (the stack tool's reader)."""
+    return dotenv.parse(text, {}.get)
+
+
+ENV_UNSET = "<unset>"
+
+
+def compose_reads(
+    text: str, folder: Path, environment: dict[str, str] | None = None
+) -> dict | None:
+    """The values `docker compose config` gives the keys of .env text (as the project's .env,
+    with only `environment` in the process environment), None if compose refuses the file.
+    Every word of the text is asked for, so that no key compose sets is missed, but compose's
+    own COMPOSE_* (it gives COMPOSE_PROJECT_NAME a value of its own)."""
+    environment = environment or {}
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) - set(environment)
+    names = sorted(word for word in words if not word.startswith("COMPOSE_"))
+    service = {"image": "none", "environment": {n: f"${{{n}-{ENV_UNSET}}}" for n in names}}
+    (folder / "compose.json").write_text(json.dumps({"services": {"s": service}}))
+    (folder / "case.env").write_bytes(text.encode())
+    docker = shutil.which("docker")
+    assert docker, "docker is not installed (bash .ci/provision-docker.sh)"
+    result = subprocess.run(
+        ["docker", "compose", "--project-directory", folder, "--env-file", "case.env",
+         "-f", "compose.json", "config", "--format", "json"],
+        cwd=folder, capture_output=True, text=True, check=False,
+        env={"PATH": str(Path(docker).parent), "HOME": str(folder), **environment},
+    )  # fmt: skip
+    if result.returncode != 0:
+        # refused for the .env, nothing else (a key-less value is parsed, then cannot be set)
+        assert "case.env" in result.stderr or "setenv" in result.stderr, result.stderr
+        return None
+    given = json.loads(result.stdout)["services"]["s"].get("environment") or {}
+    # config writes each $ of a value as $$ (its output is a compose file again)
+    return {k: v.replace("$$", "$") for k, v in given.items() if v != ENV_UNSET}
 
 
 def write_packages(app: Path, dependencies: dict[str, str]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import copier_copy, read_env, run
+from helpers import compose_reads, copier_copy, read_env, run
+from stacktool import dotenv
 
-SECRETS = ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD")
+SECRETS = tuple(dotenv.GENERATED)
 
 
 def test_env_has_every_example_key_and_fresh_long_secrets(generate):
@@ -15,6 +16,40 @@ def test_env_has_every_example_key_and_fresh_long_secrets(generate):
     assert len(env["POSTGRES_PASSWORD"]) >= 32
     assert all(example[key] == "" for key in SECRETS)
     assert (app / ".env").stat().st_mode & 0o777 == 0o600
+
+
+def test_secrets_the_stack_does_not_own_are_never_generated(generate):
+    """An SMTP password, a Sentry DSN, API keys: empty means "off", and stays empty."""
+    app = generate().app
+    env, example = read_env(app / ".env"), read_env(app / ".env.example")
+    supplied = [k for k in example if dotenv.is_sensitive(k) and k not in dotenv.GENERATED]
+    assert "EMAIL_HOST_PASSWORD" in supplied
+    assert {key: env[key] for key in supplied} == {key: "" for key in supplied}
+
+
+def test_a_copied_example_gets_its_empty_secrets_filled_by_install_app(pair_copy):
+    """The seed's step: cp .env.example .env, edit, then install.sh --app; compose reads the
+    .env it leaves as the tool does."""
+    app, stack = pair_copy
+    data_root = read_env(app / ".env")["DATA_ROOT"]
+    example = (app / ".env.example").read_text()
+    edited = example.replace("DOMAIN=localhost", "DOMAIN = shop.example.com  # ours")
+    (app / ".env").write_text(edited.replace("DATA_ROOT=", f"DATA_ROOT='{data_root}' #", 1))
+    result = run(stack / "install.sh", "--app", app)
+    assert f"Generated random values for: {' '.join(SECRETS)}" in result.stdout
+    env = read_env(app / ".env")
+    assert [len(env[key]) for key in SECRETS] == list(dotenv.GENERATED.values())
+    assert (env["DOMAIN"], env["DATA_ROOT"], env["EMAIL_HOST_PASSWORD"]) == (
+        "shop.example.com",
+        data_root,
+        "",
+    )
+    lines = (app / ".env").read_text().splitlines()
+    assert [line for line in lines if line.startswith("DOMAIN")] == [
+        "DOMAIN = shop.example.com  # ours"
+    ]
+    compose_keys = {k: v for k, v in env.items() if not k.startswith("COMPOSE_")}
+    assert compose_reads((app / ".env").read_text(), app.parent) == compose_keys
 
 
 def test_secrets_differ_between_two_generations(generate, template, tmp_path):

@@ -168,25 +168,16 @@ def human(size: int) -> str:
 
 
 def differing_secrets(present: dict[str, str], backed_up: dict[str, str]) -> list[str]:
-    """The secrets of the backup's .env (keys ending _SECRET_KEY or _PASSWORD) the present
-    .env gives another value: the data may depend on them (signatures, encrypted fields)."""
+    """The secrets of the backup's .env (dotenv.is_sensitive) the present .env gives another
+    value: the data may depend on them (signatures, encrypted fields)."""
     return sorted(
         key
         for key, value in backed_up.items()
-        if key.endswith(tuple(dotenv.SECRET_LENGTHS))
+        if dotenv.is_sensitive(key)
         and key not in NOT_DATA_SECRETS
         and key in present
         and present[key] != value
     )
-
-
-def with_values(text: str, values: dict[str, str]) -> str:
-    """.env text with the KEY=value lines of `values` replaced."""
-    lines = []
-    for line in text.splitlines():
-        key = line.split("=", 1)[0].strip()
-        lines.append(f"{key}={values[key]}" if "=" in line and key in values else line)
-    return "".join(f"{line}\n" for line in lines)
 
 
 # ---- Docker -----------------------------------------------------------------------------
@@ -424,7 +415,7 @@ def settle_env(app: Path, folder: Path, take_env: bool) -> tuple[list[str], dict
         with os.fdopen(descriptor, "wb") as file:
             file.write(copy.read_bytes())
         return [f"Wrote {env} (mode 600) from the backup"], {}
-    backed_up = dotenv.parse(copy.read_text(encoding="utf-8"))
+    backed_up = dotenv.read(copy)
     differing = differing_secrets(dotenv.read_env(app), backed_up)
     if differing and not take_env:
         raise StackError(
@@ -443,7 +434,7 @@ def take_secrets(app: Path, values: dict[str, str]) -> list[str]:
     descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(text)
-    env.write_text(with_values(text, values), encoding="utf-8")
+    env.write_text(dotenv.with_values(text, values, env), encoding="utf-8")
     return [f"Took {', '.join(values)} from the backup's .env; the old .env is in {kept}"]
 
 

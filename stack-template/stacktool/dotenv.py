@@ -1,39 +1,354 @@
-"""The app's .env: created from its .env.example with fresh secrets, never overwritten.
+"""The app's .env: read as docker compose reads it, created from .env.example, kept private.
 
-Values already in .env are never changed; keys it lacks are appended. An empty value of a
-key ending in _SECRET_KEY (64 characters) or _PASSWORD (32) gets a fresh random one. .env
-is kept private: mode 600.
+The reader follows compose's .env rules (compose-go's dotenv parser and its interpolation):
+comments, `export`, spaces around `=`, single quotes (literal), double quotes (escapes and
+interpolation), multi-line quoted values, `${VAR:-default}` and its kin, looked up in the
+process environment first, then in the keys above. A statement compose cannot read either is
+an error naming the file and line.
+
+Which keys are secret is said here once: GENERATED are the stack's own secrets, filled with a
+random value when empty; SENSITIVE are all keys whose value must not be shown or passed in
+plain environment (Docker secrets on Swarm), generated ones included. Values already in .env
+are never changed, except an empty generated secret, which is filled; keys .env lacks are
+appended. .env is kept private: mode 600.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import secrets
+import shlex
 import stat
 import string
 from pathlib import Path
+from typing import Callable, NamedTuple, Optional
 
 from .errors import StackError
 
 EXAMPLE, ENV = ".env.example", ".env"
-_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_EXAMPLE_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-SECRET_LENGTHS = {"_SECRET_KEY": 64, "_PASSWORD": 32}
+# Secrets the stack's services use, filled with a random value of this length when empty.
+GENERATED = {"DJANGO_SECRET_KEY": 64, "POSTGRES_PASSWORD": 32}
+# Keys whose values are secret but never generated (an empty value means "off"): names or
+# shell patterns, so that an app's own STRIPE_API_KEY is covered too.
+SENSITIVE = (
+    *GENERATED,
+    "*_PASSWORD",
+    "*_SECRET",
+    "*_SECRET_KEY",
+    "*_SECRET_ACCESS_KEY",
+    "*_PRIVATE_KEY",
+    "*_TOKEN",
+    "*_API_KEY",
+    "*_DSN",
+    "DATABASE_URL",
+)
 _ALPHABET = string.ascii_letters + string.digits
 
 
-def parse(text: str) -> dict[str, str]:
-    """KEY=value lines of .env text; quotes around a value are taken off."""
-    values = {}
-    for line in text.splitlines():
-        match = _ASSIGNMENT.match(line)
-        if match:
-            value = match.group(2).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1]
-            values[match.group(1)] = value
-    return values
+def is_sensitive(key: str) -> bool:
+    """A key whose value is secret: never printed, a Docker secret on Swarm."""
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in SENSITIVE)
+
+
+def fresh_secret(key: str) -> str:
+    """A random value for a generated secret; '' for any other key."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(GENERATED.get(key, 0)))
+
+
+# ---- Reading: compose's rules ---------------------------------------------------------------
+
+
+class Statement(NamedTuple):
+    """One KEY=value of .env text: its value (None: inherited and unset) and where it is."""
+
+    key: str
+    value: str | None
+    start: int
+    end: int
+
+
+class ParseError(ValueError):
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(reason)
+        self.offset, self.reason = offset, reason
+
+
+Lookup = Callable[[str], Optional[str]]
+_EXPORT = re.compile(r"export[\t\n\f\r ]+")
+_ESCAPE = re.compile(r'\\(?:[abcfnrtv$"\\]|0[0-9]{0,3})')
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_TEMPLATE = re.compile(
+    r"\$(?i:(?P<escaped>\$)|(?P<named>[_a-z][_a-z0-9]*)"
+    r"|\{(?:(?P<braced>[_a-z][_a-z0-9]*(?::?[-+?](.*))?)\}|(?P<invalid>)))"
+)
+_OPERATORS = (":?", "?", ":-", "-", ":+", "+")
+
+
+def _is_space(char: str) -> bool:
+    """Go's isSpace of the parser: blanks, not a line break."""
+    return char in "\t\v\f\r \x85\xa0"
+
+
+def _is_unicode_space(char: str) -> bool:
+    """Go's unicode.IsSpace."""
+    return char in "\t\n\v\f\r \x85\xa0" or (char > "\xff" and char.isspace())
+
+
+def statements(text: str, environ: Lookup | None = None) -> list[Statement]:
+    """The statements of .env text in order, values as compose gives them; ParseError when
+    compose would refuse the text."""
+    lookup = environ or os.environ.get
+    found: list[Statement] = []
+    values: dict[str, str] = {}
+    pos = 1 if text.startswith("\ufeff") else 0  # a byte order mark is skipped
+    while True:
+        pos = _statement_start(text, pos)
+        if pos == len(text):
+            return found
+        start = pos
+        key, pos, inherited = _key(text, pos)
+        if " " in key:
+            raise ParseError(start, "a key cannot contain a space")
+        if inherited:
+            found.append(Statement(key, lookup(key), start, pos))
+            continue
+        if not key:  # compose parses it, then fails to set it: "setenv: invalid argument"
+            raise ParseError(start, "a value without a key")
+        value, pos = _value(text, pos, values, lookup)
+        values[key] = value
+        found.append(Statement(key, value, start, pos))
+
+
+def parse(text: str, environ: Lookup | None = None) -> dict[str, str]:
+    """The values of .env text, as compose reads them (ParseError if it cannot)."""
+    return _values(statements(text, environ))
+
+
+def _values(found: list[Statement]) -> dict[str, str]:
+    return {s.key: s.value for s in found if s.value is not None}
+
+
+def _statement_start(text: str, pos: int) -> int:
+    """Past blanks, line breaks and comment lines."""
+    while True:
+        while pos < len(text) and _is_unicode_space(text[pos]):
+            pos += 1
+        if pos == len(text) or text[pos] != "#":
+            return pos
+        pos = text.find("\n", pos)
+        if pos < 0:
+            return len(text)
+
+
+def _key(text: str, pos: int) -> tuple[str, int, bool]:
+    """The key of the statement at pos, where its value starts, and whether it has none
+    (a bare KEY takes its value from the environment)."""
+    if _EXPORT.match(text, pos):
+        pos += len("export")
+        while pos < len(text) and _is_space(text[pos]):
+            pos += 1
+    key, offset, inherited = "", pos, False  # no = till the end: the value of an empty key
+    for index in range(pos, len(text)):
+        char = text[index]
+        if char in "=:\n":
+            key, offset, inherited = text[pos:index], index + 1, char == "\n"
+            break
+        if not (_is_space(char) or char in "_.-[]" or char.isalnum()):
+            raise ParseError(index, f"{char!r} in the key {text[pos : index + 1]!r}")
+    while key and _is_unicode_space(key[-1]):
+        key = key[:-1]
+    while offset < len(text) and _is_space(text[offset]):
+        offset += 1
+    return key, offset, inherited
+
+
+def _value(text: str, pos: int, values: dict[str, str], lookup: Lookup) -> tuple[str, int]:
+    quote = text[pos] if pos < len(text) and text[pos] in "'\"" else ""
+    if not quote:
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        value = text[pos:end].split(" #", 1)[0]
+        while value and _is_unicode_space(value[-1]):
+            value = value[:-1]
+        return _interpolated(value, values, lookup, pos), end
+    chars: list[str] = []
+    escaped = False
+    for index in range(pos + 1, len(text)):
+        char = text[index]
+        if char != quote:
+            if not escaped and char == "\\":
+                escaped = True
+                continue
+            if escaped:
+                escaped = False
+                chars.append("\\")
+            chars.append(char)
+            continue
+        if escaped:  # \" or \' keeps the quote
+            escaped = False
+            chars.append(char)
+            continue
+        value = "".join(chars)
+        if quote == '"':
+            value = _interpolated(_ESCAPE.sub(_unescape, value), values, lookup, pos)
+        return value, index + 1
+    raise ParseError(pos, f"the {quote} that opens the value is never closed")
+
+
+def _unescape(match: re.Match) -> str:
+    sequence = match.group()
+    if sequence == "\\$":
+        return "$$"
+    if sequence[1] == "0":  # \0ddd: an octal byte, else \ddd (compose drops the 0)
+        digits = sequence[2:]
+        if len(digits) == 3 and set(digits) <= set("01234567") and int(digits, 8) < 256:
+            return chr(int(digits, 8))
+        return "\\" + digits
+    return _ESCAPES.get(sequence[1], sequence[1])
+
+
+def _interpolated(value: str, values: dict[str, str], lookup: Lookup, pos: int) -> str:
+    def mapping(name: str) -> str | None:
+        found = lookup(name)
+        return found if found is not None else values.get(name)
+
+    try:
+        return substitute(value, mapping)
+    except ValueError as error:
+        raise ParseError(pos, str(error)) from None
+
+
+def substitute(template: str, mapping: Lookup) -> str:
+    """compose's interpolation of one string: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default},
+    ${VAR:+other}, ${VAR+other}, ${VAR:?error}, ${VAR?error}, $$; ValueError as compose fails."""
+    return _TEMPLATE.sub(lambda match: _replacement(match.group(), mapping), template)
+
+
+def _replacement(substring: str, mapping: Lookup) -> str:
+    found = [(substring.find(op), op) for op in _OPERATORS if op in substring]
+    operator = min(found)[1] if found else ""
+    closing = _closing_brace(substring)
+    rest = ""
+    if closing > -1:
+        substring, rest = substring[: closing + 1], substring[closing + 1 :]
+    match = _TEMPLATE.search(substring)
+    if match and match.group("escaped"):
+        return "$"
+    name = match and (match.group("named") or match.group("braced"))
+    if not name:
+        raise ValueError("a $ that starts no ${NAME} (write $$ for a $ as such)")
+    if match.group("braced") is not None and operator and operator in name:
+        name, argument = name.split(operator, 1)
+        argument = substitute(argument, mapping)
+        value = mapping(name)
+        if operator in (":-", "-"):
+            if value is None or (operator == ":-" and value == ""):
+                value = argument
+        elif operator in (":+", "+"):
+            if value is not None and (operator == "+" or value != ""):
+                value = argument
+            value = value or ""
+        elif value is None or (operator == ":?" and value == ""):
+            raise ValueError(f"required variable {name} is missing a value: {argument}")
+        return value + substitute(rest, mapping)
+    return mapping(name) or ""
+
+
+def _closing_brace(text: str) -> int:
+    depth, index = 0, 0
+    while index < len(text):
+        if text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        if text[index] == "{":
+            depth += 1
+            index += 1
+        index += 1
+    return -1
+
+
+# ---- Writing: lines compose reads back as the same values -----------------------------------
+
+_BARE = re.compile(r"[A-Za-z0-9_./:@,+=%^~-]*")
+
+
+def assignment(key: str, value: str) -> str:
+    """A KEY=value line compose reads back as `value` (double-quoted where it must be)."""
+    if _BARE.fullmatch(value):
+        return f"{key}={value}"
+    for char, escape in (("\\", "\\\\"), ('"', '\\"'), ("$", "\\$"), ("\n", "\\n"), ("\r", "\\r")):
+        value = value.replace(char, escape)
+    return f'{key}="{value}"'
+
+
+def with_values(text: str, values: dict[str, str], path: Path | str = ENV) -> str:
+    """.env text with the statements of the keys in `values` given those values; the rest of
+    the text (comments, other keys, layout) as it was."""
+    pieces, done = [], 0
+    for statement in _statements_of(text, path):
+        if statement.key in values:
+            pieces += [
+                text[done : statement.start],
+                assignment(statement.key, values[statement.key]),
+            ]
+            done = statement.end
+    return "".join(pieces) + text[done:]
+
+
+# ---- Files ----------------------------------------------------------------------------------
+
+
+def _quoted(path: Path | str) -> str:
+    return shlex.quote(str(path))
+
+
+def _io_error(path: Path, error: OSError, doing: str) -> StackError:
+    if isinstance(error, PermissionError):
+        return StackError(
+            f"cannot {doing} {_quoted(path)}: permission denied (it belongs to another user, "
+            f'e.g. after sudo); make it yours: sudo chown "$(id -un)" {_quoted(path)}'
+        )
+    return StackError(f"cannot {doing} {_quoted(path)}: {error.strerror or error}")
+
+
+def read_text(path: Path) -> str:
+    """A .env file's text; unreadable or not UTF-8: an error naming the fix."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _io_error(path, error, "read") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise StackError(
+            f"{_quoted(path)} line {line} is not UTF-8 text: save the file as UTF-8 "
+            f"(e.g. iconv -f latin1 -t utf-8), or make it again from {EXAMPLE}"
+        ) from None
+
+
+def _statements_of(text: str, path: Path | str) -> list[Statement]:
+    try:
+        return statements(text)
+    except ParseError as error:
+        line = text.count("\n", 0, error.offset) + 1
+        raise StackError(
+            f"{_quoted(path)} line {line}: {error.reason}; docker compose cannot read it "
+            "either: fix that line ('single quotes' keep a value as written)"
+        ) from None
+
+
+def parse_file(text: str, path: Path | str) -> dict[str, str]:
+    """parse() of a file's text, an error naming the file and line where compose cannot."""
+    return _values(_statements_of(text, path))
+
+
+def read(path: Path) -> dict[str, str]:
+    """The values of a .env file as compose reads them."""
+    return parse_file(read_text(path), path)
 
 
 def read_env(app: Path, required: bool = True) -> dict[str, str]:
@@ -42,20 +357,20 @@ def read_env(app: Path, required: bool = True) -> dict[str, str]:
     if not path.is_file():
         if not required:
             return {}
-        raise StackError(f"{path} not found: create it with ./install.sh --app {app}")
-    return parse(path.read_text(encoding="utf-8"))
+        raise StackError(f"{path} not found: create it with ./install.sh --app {_quoted(app)}")
+    return read(path)
 
 
-def is_secret(key: str) -> bool:
-    """A key whose value .env keeps secret (and sync generates): *_SECRET_KEY, *_PASSWORD."""
-    return key.endswith(tuple(SECRET_LENGTHS))
-
-
-def fresh_secret(key: str) -> str:
-    for suffix, length in SECRET_LENGTHS.items():
-        if key.endswith(suffix):
-            return "".join(secrets.choice(_ALPHABET) for _ in range(length))
-    return ""
+def _write(path: Path, text: str, create: bool = False) -> None:
+    try:
+        if create:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise _io_error(path, error, "write") from None
 
 
 def sync(app_dir: Path) -> list[str]:
@@ -65,47 +380,63 @@ def sync(app_dir: Path) -> list[str]:
     if not example.is_file():
         raise StackError(f"{example} not found: is '{app}' an app checkout?")
     creating = not env.exists()
-    present = set() if creating else set(parse(env.read_text(encoding="utf-8")))
+    text = "" if creating else read_text(env)
+    present = {} if creating else parse_file(text, env)
+    example_text = read_text(example)
+    starts = {}
+    for statement in _statements_of(example_text, example):
+        starts.setdefault(example_text.count("\n", 0, statement.start), statement)
 
     output, comments, added, generated = [], [], [], []
-    for line in example.read_text(encoding="utf-8").splitlines():
-        match = _EXAMPLE_LINE.match(line)
-        if match:
-            key, value = match.groups()
+    lines = example_text.split("\n")
+    lines = lines[:-1] if lines[-1] == "" else lines
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        statement = starts.get(index)
+        if statement:
+            last = index + example_text.count("\n", statement.start, statement.end)
+            key = statement.key
             if key not in present:
-                secret = "" if value else fresh_secret(key)
-                if secret:
-                    value = secret
+                if not statement.value and key in GENERATED:
+                    output += [*comments, assignment(key, fresh_secret(key))]
                     generated.append(key)
-                output += [*comments, f"{key}={value}"]
-                present.add(key)
+                else:
+                    output += [*comments, *lines[index : last + 1]]
+                present[key] = statement.value or ""
                 added.append(key)
-            comments = []
-        elif not line.strip():
+            comments, index = [], last + 1
+            continue
+        if not line.strip():
             if creating:
                 output += [*comments, ""]
             comments = []
         else:
             comments.append(line)
+        index += 1
     if creating:
         output += comments
 
+    empty = {k: fresh_secret(k) for k in GENERATED if present.get(k) == "" and k not in added}
     said = []
     if creating:
-        descriptor = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write("".join(f"{line}\n" for line in output))
+        _write(env, "".join(f"{line}\n" for line in output), create=True)
         said.append(f"Created {env} (mode 600) with {len(added)} keys.")
-    elif added:
-        text = env.read_text(encoding="utf-8")
-        with env.open("a", encoding="utf-8") as file:
-            file.write(("\n" if text and not text.endswith("\n") else "") + "\n")
-            file.write("".join(f"{line}\n" for line in output))
-        said.append(f"Added to {env}: {' '.join(added)}")
+    elif added or empty:
+        new = with_values(text, empty, env) if empty else text
+        if added:
+            new += ("\n" if new and not new.endswith("\n") else "") + "\n"
+            new += "".join(f"{line}\n" for line in output)
+            said.append(f"Added to {env}: {' '.join(added)}")
+        _write(env, new)
+    generated += list(empty)
     if generated:
         said.append(f"Generated random values for: {' '.join(generated)}")
     mode = stat.S_IMODE(env.stat().st_mode)
     if mode != 0o600:
-        env.chmod(0o600)
+        try:
+            env.chmod(0o600)
+        except OSError as error:
+            raise _io_error(env, error, "make private (chmod 600)") from None
         said.append(f"Made {env} private: mode 600 (it was {mode:o}); it holds secrets.")
     return said

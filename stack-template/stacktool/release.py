@@ -127,13 +127,13 @@ def _check_locks(stack: Path, tree: Path, commit: str) -> None:
 
 def build_settings(tree: Path, env: dict[str, str], folder: Path) -> dict[str, str]:
     """What Django's settings read while the release is built (collectstatic): the commit's
-    .env.example, each empty secret a placeholder (none is used, none reaches the image),
-    written to folder/build.env; returns those values."""
+    .env.example, each empty generated secret a placeholder (none is used, none reaches the
+    image), written to folder/build.env; returns those values."""
     example = tree / ".env.example"
-    values = dotenv.parse(example.read_text()) if example.is_file() else {}
+    values = dotenv.read(example) if example.is_file() else {}
     values.setdefault("DJANGO_SETTINGS_MODULE", env.get("DJANGO_SETTINGS_MODULE", ""))
     for key, value in values.items():
-        if not value and dotenv.is_secret(key):
+        if not value and key in dotenv.GENERATED:
             values[key] = "placeholder-of-the-release-build"
     folder.mkdir()
     lines = [f"{key}={value}" for key, value in values.items()]

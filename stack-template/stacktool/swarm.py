@@ -110,7 +110,7 @@ def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
     existing = {secret["Name"] for secret in docker_json("secret", "ls")}
     names = {}
     for key, value in env.items():
-        if not dotenv.is_secret(key) or not value:
+        if not dotenv.is_sensitive(key) or not value:
             continue
         digest = hashlib.sha256(value.encode()).hexdigest()[:12]
         names[key] = f"{name}_{key.lower()}_{digest}"
@@ -198,7 +198,7 @@ class Run:
         descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             for key, value in self.env.items():
-                if not dotenv.is_secret(key) and not key.startswith("COMPOSE_"):
+                if not dotenv.is_sensitive(key) and not key.startswith("COMPOSE_"):
                     file.write(f"{key}={value}\n")
         self.override = folder / "secrets.json"
 
@@ -206,7 +206,7 @@ class Run:
         """What docker stack deploy fills into the stack file."""
         return {
             **os.environ,
-            **{k: v for k, v in self.env.items() if not dotenv.is_secret(k)},
+            **{k: v for k, v in self.env.items() if not dotenv.is_sensitive(k)},
             "STACK_NAME": self.name,
             "RELEASE_REGISTRY": self.registry,
             "RELEASE": tag,

@@ -1,4 +1,5 @@
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -65,10 +66,17 @@ class ExportTest(unittest.TestCase):
             release.commit_of(self.app, "nope")
 
 
+# Every sensitive key (dotenv.SENSITIVE), generated or not; an empty one means "off".
+SENSITIVE = {"DJANGO_SECRET_KEY": "k", "POSTGRES_PASSWORD": "pw-1", "AWS_SECRET_ACCESS_KEY": "a-1",
+             "SENTRY_DSN": "https://key@sentry.example.com/1", "GITHUB_TOKEN": "token-1",
+             "STRIPE_API_KEY": "sk_1", "DATABASE_URL": "postgres://u:pw@db/app"}  # fmt: skip
+PLAIN = {"DOMAIN": "example.com", "AWS_ACCESS_KEY_ID": "id", "EMAIL_HOST_USER": "",
+         "COMPOSE_PROJECT_NAME": "shop", "RELEASE_REGISTRY": "localhost:5000"}  # fmt: skip
+
+
 class SecretsTest(unittest.TestCase):
-    def test_only_secret_keys_with_a_value_become_secrets_named_by_their_digest(self):
-        env = {"DJANGO_SECRET_KEY": "k", "POSTGRES_PASSWORD": "p", "EMAIL_HOST_PASSWORD": "",
-               "DOMAIN": "example.com"}  # fmt: skip
+    def test_sensitive_keys_with_a_value_and_no_other_become_secrets_named_by_digest(self):
+        env = {**SENSITIVE, **PLAIN, "EMAIL_HOST_PASSWORD": ""}
         created = []
 
         def docker(*args, stdin=None, check=True):
@@ -80,9 +88,24 @@ class SecretsTest(unittest.TestCase):
 
         with mock.patch.object(swarm, "docker", docker):
             names = swarm.secrets("shop", env)
-        self.assertEqual(sorted(names), ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD"])
+        self.assertEqual(set(names), set(SENSITIVE))
         self.assertRegex(names["DJANGO_SECRET_KEY"], r"^shop_django_secret_key_[0-9a-f]{12}$")
         self.assertIn((names["DJANGO_SECRET_KEY"], "k"), created)
+        self.assertIn((names["SENTRY_DSN"], SENSITIVE["SENTRY_DSN"]), created)
+
+    def test_no_sensitive_value_reaches_the_services_plain_environment(self):
+        app, folder = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+        text = "".join(f"{key}={value}\n" for key, value in {**SENSITIVE, **PLAIN}.items())
+        (app / ".env").write_text(text)
+        job = swarm.Run(STACK, app, folder)
+        with mock.patch.object(release, "stack_tag", return_value="1"):
+            variables = job.variables("r1", 2)
+        given = {k: v for k, v in variables.items() if os.environ.get(k) != v}
+        given = job.env_file.read_text() + json.dumps(given)
+        for key, value in SENSITIVE.items():
+            self.assertNotIn(key, given)
+            self.assertNotIn(value if len(value) > 1 else f"={value}", given)
+        self.assertIn("AWS_ACCESS_KEY_ID=id\n", job.env_file.read_text())
 
     def test_django_gets_every_secret_as_a_file_and_postgres_its_password(self):
         names = {"DJANGO_SECRET_KEY": "shop_k_1", "POSTGRES_PASSWORD": "shop_p_1"}
