@@ -142,13 +142,13 @@ def prerequisites(stack: Path, args: argparse.Namespace) -> None:
         args.app = args.app_option
     if args.command == "version":
         return
-    alone = args.command in STACK_ALONE
+    # `install` and `build` without --app work with the app linked last, if any: check it too.
     app = args.app or (None if args.command == "lock" else links.linked_app(stack))
-    if app is not None or not alone:
-        app = links.check_app(stack, links.app_or_linked(stack, app))
-        dotenv.read_env(app, required=False)  # an error naming the fix if it cannot be read
-        if args.app is not None or not alone:
-            args.app = app
+    if app is not None or args.command not in STACK_ALONE:
+        checked = links.check_app(stack, links.app_or_linked(stack, app))
+        dotenv.read_env(checked, required=False)  # an error naming the fix if unreadable
+        if args.app is not None or args.command not in STACK_ALONE:
+            args.app = checked
     # The commands that run Docker; `install` does without --app (it builds the images).
     if args.command in ("build", "deploy", "release", "swarm", *backup.COMMANDS) or (
         args.command == "install" and args.app is None

@@ -99,12 +99,8 @@ def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]
 
 
 def build(stack: Path, app: Path | None) -> list[str]:
-    """Build every image, with the packages of `app` when given; return the tags."""
-    if app is not None and not app.is_dir():
-        raise StackError(
-            f"app folder '{app}' not found: pass the app with --app PATH, "
-            "or link it again with ./install.sh --app PATH"
-        )
+    """Build every image, with the packages of `app` (checked by cli) when given; return the
+    tags."""
     if app:
         print(f"With the packages of the app in {app}", flush=True)
     built = tags(stack, app)

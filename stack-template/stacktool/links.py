@@ -101,10 +101,9 @@ def _backup_name(path: Path) -> Path:
 
 
 def link(stack_dir: Path, app_dir: Path) -> list[str]:
-    """Make every link of the manifest in the app; return what to tell the user."""
+    """Make every link of the manifest in the app (an app checkout: check_app); return what
+    to tell the user."""
     stack = Path(os.path.realpath(stack_dir))
-    if not Path(app_dir).is_dir():
-        raise StackError(f"app folder '{app_dir}' not found")
     app = Path(os.path.realpath(app_dir))
     wanted: dict[str, Path] = {}
     for app_path, stack_path in read_manifest(stack):
