@@ -33,7 +33,9 @@ def test_make_help_lists_every_target_and_a_bare_make_prints_it(pair_copy, path)
         assert target in listed
 
 
-@pytest.mark.parametrize("value", ["5432;touch pwned", "$(touch pwned)", "70000", "54 32", "x"])
+@pytest.mark.parametrize(
+    "value", ["5432;touch pwned", "$(touch pwned)", "`touch pwned`", "0", "70000", "54 32", "x"]
+)
 def test_dev_local_refuses_a_db_dev_port_that_is_no_port_before_anything_runs(
     pair_copy, path, value
 ):
@@ -51,9 +53,10 @@ def test_dev_local_refuses_a_db_dev_port_that_is_no_port_before_anything_runs(
     assert not (app / ".venv").exists()  # dev-local's first step did not run
 
 
-def test_a_quoted_port_passes_the_check(pair_copy, path):
+@pytest.mark.parametrize("value", ['"5433"', "6000", "65535"])
+def test_a_port_passes_the_check(pair_copy, path, value):
     app, _ = pair_copy
     dotenv = app / ".env"
     lines = [line for line in dotenv.read_text().splitlines() if not line.startswith("DB_DEV_")]
-    dotenv.write_text("\n".join([*lines, 'DB_DEV_PORT="5433"']) + "\n")
+    dotenv.write_text("\n".join([*lines, f"DB_DEV_PORT={value}"]) + "\n")
     run("make", "local-db-port", cwd=app, env={"PATH": path})
