@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, TEMPLATE_VERSION, load_module, run
 
-from hooks import init_git, link_app, move_file
+from hooks import check_stack, init_git, link_app, move_file
 
 get_stack = load_module(ROOT / "app-template/scripts/get_stack.py")
 
@@ -43,6 +43,28 @@ def test_link_hook_runs_the_stack_tool_imported_from_the_stack(generate, tmp_pat
     assert (app / "docker-compose.app.yml").is_symlink()
     assert (app / ".env").stat().st_mode & 0o777 == 0o600
     assert link_app.load_stack_tool(pair.stack).__file__ == str(pair.stack / "stacktool/cli.py")
+
+
+@pytest.mark.parametrize(
+    ("stack", "app", "refused"),
+    [
+        ("0.1.0", "0.2.0", True),
+        ("0.2.0", "0.2.0", False),
+        ("0.2.0-3-g1a2b3c4", "0.2.0", False),  # git describe: three commits past 0.2.0
+        ("0.2.0", "0.2.0-3-g1a2b3c4", True),
+        ("0.10.0", "0.9.0", False),  # PEP 440, not text order
+        ("1a2b3c4", "0.2.0", False),  # no version known: the link task tells later
+    ],
+)
+def test_the_update_check_refuses_a_stack_older_than_the_app_new_version(
+    tmp_path, stack, app, refused
+):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/.copier-answers.yml").write_text("repo: app\nstack_path: ../s\n")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s/.copier-answers.yml").write_text(f"_commit: '{stack}'\nrepo: stack\n")
+    argv = [f"--version-to={app}", f"--app-dir={tmp_path / 'app'}"]
+    assert check_stack.main(argv) == (1 if refused else 0)
 
 
 def test_stack_answers_keep_shared_answers_only():

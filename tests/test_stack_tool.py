@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,8 +33,14 @@ def test_host_side_code_needs_no_more_than_python_3_9():
 
 
 def test_the_stacks_own_tests_pass_with_only_python3_git_and_posix_tools(generate, tmp_path):
+    """... and a python3 whose path holds a space, as a checkout's venv may (a #! line ends at
+    the first space)."""
     stack = generate().stack
-    result = run("python3", "-m", "unittest", "-v", cwd=stack, env={"PATH": posix_path(tmp_path)})
+    venv = tmp_path / "a venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    path = posix_path(tmp_path / "bin")
+    (Path(path) / "python3").write_text(f'#!/bin/sh\nexec "{venv}/bin/python" "$@"\n')
+    result = run("python3", "-m", "unittest", "-v", cwd=stack, env={"PATH": path})
     assert re.search(r"^Ran [1-9]\d* tests", result.stderr, re.M), result.stderr
     assert result.stderr.rstrip().endswith("OK")
 

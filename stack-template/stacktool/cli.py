@@ -67,11 +67,33 @@ def install(stack: Path, app: Path | None) -> list[str]:
     return [*said, "No app linked yet: link one with ./install.sh --app PATH"]
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="stack", description="The stack's host-side jobs. install.sh runs `install`."
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose --help opens with their one-line help."""
+
+    def add_parser(self, name: str, **options) -> argparse.ArgumentParser:
+        if "help" in options:
+            options.setdefault("description", options["help"][:1].upper() + options["help"][1:])
+        return super().add_parser(name, **options)
+
+
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **options) -> None:
+        super().__init__(*args, **options)
+        self.register("action", "parsers", _Commands)
+
+
+def _app_options(job: argparse.ArgumentParser) -> None:
+    """APP or --app PATH: the app checkout (the positional form is the older one)."""
+    job.add_argument("app", type=Path, nargs="?", metavar="APP", help="the same as --app")
+    job.add_argument(
+        "--app", type=Path, dest="app_option", metavar="PATH", help="default: the app linked last"
     )
-    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = Parser(prog="stack", description="The stack's host-side jobs. install.sh runs `install`.")
+    top.add_argument("--version", action="store_true", help="print the template version")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
     job = commands.add_parser(
         "install",
         help="build the images and create the data folders; with --app, link an app and "
@@ -79,9 +101,9 @@ def parser() -> argparse.ArgumentParser:
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="the app checkout to link")
     job = commands.add_parser("link", help="link an app checkout to this stack (links.txt)")
-    job.add_argument("app", type=Path, metavar="APP")
+    _app_options(job)
     job = commands.add_parser("env", help="create APP/.env from .env.example, or add missing keys")
-    job.add_argument("app", type=Path, metavar="APP")
+    _app_options(job)
     job.add_argument(
         "--get", metavar="KEY", help="only print KEY's value in APP/.env (nothing if unset)"
     )
@@ -106,9 +128,42 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# The commands that also work on the stack alone, without an app linked.
+STACK_ALONE = ("install", "build", "lock")
+
+
+def prerequisites(stack: Path, args: argparse.Namespace) -> None:
+    """Before any command writes: its app is an app checkout (never the stack), the app's
+    .env is readable, Docker is there if the command needs it. args.app becomes the
+    checked app (absolute) where the command names or needs one."""
+    if getattr(args, "app_option", None) is not None:
+        if args.app is not None and args.app != args.app_option:
+            raise StackError(f"two apps named, {args.app} and {args.app_option}: name one")
+        args.app = args.app_option
+    if args.command == "version":
+        return
+    # `install` and `build` without --app work with the app linked last, if any: check it too.
+    app = args.app or (None if args.command == "lock" else links.linked_app(stack))
+    if app is not None or args.command not in STACK_ALONE:
+        checked = links.check_app(stack, links.app_or_linked(stack, app))
+        dotenv.read_env(checked, required=False)  # an error naming the fix if unreadable
+        if args.app is not None or args.command not in STACK_ALONE:
+            args.app = checked
+    # The commands that run Docker; `install` does without --app (it builds the images).
+    if args.command in ("build", "deploy", "release", "swarm", *backup.COMMANDS) or (
+        args.command == "install" and args.app is None
+    ):
+        images.docker_on_path()
+
+
 def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
     args = parser().parse_args(argv)
+    if args.version:
+        args.command = "version"
+    elif args.command is None:
+        parser().error("name a COMMAND (./stack --help lists them)")
     try:
+        prerequisites(stack, args)
         if args.command == "install":
             said = install(stack, args.app)
         elif args.command == "link":

@@ -49,12 +49,17 @@ def _succeeds(command: list[str]) -> bool:
     return subprocess.run(command, capture_output=True, check=False).returncode == 0
 
 
-def check_docker() -> None:
-    """Docker engine, compose v2 and buildx are there, or an error naming the fix."""
+def docker_on_path() -> None:
+    """The docker command is there, or an error naming the fix."""
     if not shutil.which("docker"):
         raise StackError(
             "docker not found: install Docker Engine (https://docs.docker.com/engine/install/)"
         )
+
+
+def check_docker() -> None:
+    """Docker engine, compose v2 and buildx are there, or an error naming the fix."""
+    docker_on_path()
     if not _succeeds(["docker", "info"]):
         raise StackError(
             "the Docker engine does not answer: start it (systemctl start docker) and check "
@@ -94,12 +99,8 @@ def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]
 
 
 def build(stack: Path, app: Path | None) -> list[str]:
-    """Build every image, with the packages of `app` when given; return the tags."""
-    if app is not None and not app.is_dir():
-        raise StackError(
-            f"app folder '{app}' not found: pass the app with --app PATH, "
-            "or link it again with ./install.sh --app PATH"
-        )
+    """Build every image, with the packages of `app` (checked by cli) when given; return the
+    tags."""
     if app:
         print(f"With the packages of the app in {app}", flush=True)
     built = tags(stack, app)

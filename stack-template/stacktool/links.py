@@ -11,6 +11,7 @@ stack, or not a git checkout) the links made are the app's symlinks into this st
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -100,10 +101,9 @@ def _backup_name(path: Path) -> Path:
 
 
 def link(stack_dir: Path, app_dir: Path) -> list[str]:
-    """Make every link of the manifest in the app; return what to tell the user."""
+    """Make every link of the manifest in the app (an app checkout: check_app); return what
+    to tell the user."""
     stack = Path(os.path.realpath(stack_dir))
-    if not Path(app_dir).is_dir():
-        raise StackError(f"app folder '{app_dir}' not found")
     app = Path(os.path.realpath(app_dir))
     wanted: dict[str, Path] = {}
     for app_path, stack_path in read_manifest(stack):
@@ -182,5 +182,48 @@ def app_or_linked(stack: Path, app: Path | None) -> Path:
     """`app` (--app), else the app linked last, as an absolute path; an error without one."""
     app = app or linked_app(stack)
     if app is None:
-        raise StackError("no app linked to this stack: name it with --app PATH")
+        raise StackError(
+            f"no app linked to this stack: name it with --app PATH, or link one with "
+            f"{_quote(Path(stack) / 'install.sh')} --app PATH"
+        )
     return Path(app).resolve()
+
+
+# What makes a folder an app checkout (made by copier from the app template, or by hand in
+# the same layout).
+APP_LAYOUT = (".env.example", "backend/", "frontend/")
+
+
+def _quote(path: Path) -> str:
+    """A path as it pastes into a shell."""
+    return shlex.quote(str(path))
+
+
+def check_app(stack: Path, app: Path) -> Path:
+    """The app checkout at `app`, as an absolute path; an error, before anything is written,
+    when it is missing, is the stack or a folder inside it, or lacks the app's layout."""
+    stack = Path(os.path.realpath(stack))
+    given = Path(app)
+    if not given.is_dir():
+        raise StackError(
+            f"app folder {_quote(given)} not found: name the app's checkout with --app PATH "
+            f"(the folder holding {', '.join(APP_LAYOUT)})"
+        )
+    found = Path(os.path.realpath(given))
+    if found == stack or found.is_relative_to(stack):
+        raise StackError(
+            f"{_quote(found)} is {'this stack' if found == stack else 'a folder inside this stack'}"
+            f", not an app: name the app's own checkout, the folder holding "
+            f"{', '.join(APP_LAYOUT)}, e.g. {_quote(stack / 'install.sh')} --app ../APP"
+        )
+    missing = [
+        name
+        for name in APP_LAYOUT
+        if not ((found / name).is_dir() if name.endswith("/") else (found / name).is_file())
+    ]
+    if missing:
+        raise StackError(
+            f"{_quote(found)} is not an app checkout: it has no {', '.join(missing)}. Name the "
+            f"folder of the app's checkout (holding {', '.join(APP_LAYOUT)}) with --app PATH"
+        )
+    return found

@@ -56,6 +56,8 @@ class EnvGetTest(unittest.TestCase):
 
     def setUp(self):
         self.app = Path(tempfile.mkdtemp())
+        (self.app / "backend").mkdir()
+        (self.app / "frontend").mkdir()
 
     def get(self, key):
         output = io.StringIO()
@@ -75,3 +77,78 @@ class EnvGetTest(unittest.TestCase):
         (self.app / ".env.example").write_text("DB_DEV_PORT=5432\n")
         self.assertEqual(self.get("DB_DEV_PORT"), "\n")
         self.assertFalse((self.app / ".env").exists())
+
+
+class CommandLineTest(unittest.TestCase):
+    def setUp(self):
+        root = Path(tempfile.mkdtemp(prefix="cli test "))
+        self.stack, self.app = root / "stack", root / "app"
+        (self.stack / "frontend").mkdir(parents=True)
+        (self.stack / ".copier-answers.yml").write_text("_commit: 1.2.0\nslug: shop\n")
+        (self.stack / "links.txt").write_text("")
+        for folder in ("backend", "frontend"):
+            (self.app / folder).mkdir(parents=True)
+        (self.app / ".env.example").write_text("DOMAIN=localhost\n")
+
+    def main(self, *argv):
+        output, errors = io.StringIO(), io.StringIO()
+        with redirect_stdout(output), mock.patch("sys.stderr", errors):
+            code = cli.main([str(a) for a in argv], stack=self.stack)
+        return code, output.getvalue(), errors.getvalue()
+
+    def test_version_as_an_option_too(self):
+        self.assertEqual(self.main("--version"), (0, "1.2.0\n", ""))
+        self.assertEqual(self.main("version"), (0, "1.2.0\n", ""))
+
+    def test_every_subcommand_help_opens_with_a_description(self):
+        def walk(parser, words):
+            for action in parser._actions:
+                if isinstance(action, cli.argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        self.assertTrue(sub.description, [*words, name])
+                        shown = " ".join(sub.format_help().split())
+                        self.assertIn(sub.description, shown, [*words, name])
+                        walk(sub, [*words, name])
+
+        walk(cli.parser(), [])
+
+    def test_link_and_env_take_the_app_as_an_option_or_an_argument(self):
+        self.assertEqual(self.main("env", "--app", self.app)[0], 0)
+        self.assertTrue((self.app / ".env").is_file())
+        self.assertEqual(self.main("env", self.app, "--get", "DOMAIN")[:2], (0, "localhost\n"))
+        self.assertEqual(self.main("env", "--app", self.app, "--get", "DOMAIN")[1], "localhost\n")
+        self.assertEqual(self.main("link", "--app", self.app)[0], 0)
+        self.assertEqual((self.stack / ".linked-app").read_text(), f"{self.app}\n")
+        self.assertEqual(self.main("link")[0], 0)  # the app linked last
+
+    def test_what_is_no_app_is_refused_before_anything_is_written(self):
+        empty = self.app.parent / "empty"
+        empty.mkdir()
+        cases = {
+            self.stack: "is this stack, not an app",
+            self.stack / "frontend": "is a folder inside this stack, not an app",
+            empty: "is not an app checkout: it has no .env.example, backend/, frontend/",
+            self.app.parent / "none": "not found: name the app's checkout with --app PATH",
+        }
+        for command in (["install", "--app"], ["link"], ["env"], ["deploy", "--app"]):
+            for folder, says in cases.items():
+                with self.subTest(command=command, folder=folder):
+                    code, _, error = self.main(*command, folder)
+                    self.assertEqual(code, 1)
+                    self.assertIn(says, error)
+                    self.assertIn(str(folder), error)
+        self.assertEqual(list(empty.iterdir()), [])
+        self.assertFalse((self.stack / ".linked-app").exists())
+        self.assertEqual(sorted(p.name for p in (self.stack / "frontend").iterdir()), [])
+
+    def test_without_docker_a_command_that_needs_it_says_so_first(self):
+        with mock.patch.object(cli.images.shutil, "which", return_value=None):
+            for command in (["deploy"], ["backup"], ["swarm", "status"], ["build"], ["install"]):
+                with self.subTest(command=command):
+                    code, _, error = self.main(*command, "--app", self.app)
+                    if command == ["install"]:  # with --app it links: no Docker needed
+                        self.assertEqual(code, 0, error)
+                        continue
+                    self.assertEqual(
+                        (code, error.splitlines()[-1][:24]), (1, "error: docker not found:")
+                    )

@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -155,7 +156,9 @@ class HungDockerTest(unittest.TestCase):
     def setUp(self):
         bin_dir = Path(tempfile.mkdtemp())
         fake = bin_dir / "docker"
-        fake.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(30)\n")
+        # Through sh: a #! line ends at a space, and python's path may hold one.
+        sleep = f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(30)'"
+        fake.write_text(f"#!/bin/sh\nexec {sleep}\n")
         fake.chmod(0o755)
         path = f"{bin_dir}:{swarm.os.environ['PATH']}"
         patch = mock.patch.dict(swarm.os.environ, {"PATH": path})
