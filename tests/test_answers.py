@@ -22,10 +22,13 @@ from helpers import (
     assert_generated,
     assert_links,
     copier_copy,
+    load_get_stack,
     releases,
     run,
 )
 from stacktool import answers
+
+get_stack = load_get_stack()
 
 HOSTILE_NAMES = {
     "triple-quote": ('Triple """ quote', "triple-quote"),
@@ -253,3 +256,20 @@ def test_a_server_python_without_pyyaml_gets_the_stack_of_a_fresh_clone(generate
     assert_links(clone, stack)
     missing = run(venv / "bin/python", "-c", "import yaml", check=False)
     assert "No module named 'yaml'" in missing.stderr
+
+
+def test_the_app_only_questions_of_get_stack_are_those_copier_asks_an_app_only(generate):
+    """Which questions are the app's alone: their `when:` in copier.yml, and APP_ONLY in
+    scripts/get_stack.py (which gives the stack the other answers); the same set."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    app_only = {
+        name
+        for name, question in config.items()
+        if isinstance(question, dict) and "repo == 'app'" in str(question.get("when", ""))
+    }
+    assert {"repo", *app_only} == get_stack.APP_ONLY
+    app, stack = (answers_of(repo) for repo in (generate().app, generate().stack))
+    assert app_only <= app.keys() and not app_only & stack.keys()
+    shared = stack.keys() - {"_commit", "_src_path", "repo"}
+    assert {key: stack[key] for key in shared} == {key: app[key] for key in shared}
+    assert app.keys() - app_only - shared == {"_commit", "_src_path", "repo"}

@@ -18,7 +18,8 @@ from pathlib import Path
 from answers import ANSWERS_FILE, StackError, parse, read_answers
 
 APP = Path(__file__).resolve().parent.parent
-# Answers only the app has; every other answer is shared with the stack.
+# Answers only the app has (copier.yml asks them when repo == 'app'; a test compares); every
+# other answer is shared with the stack.
 APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url", "data_root"}
 
 
