@@ -14,12 +14,11 @@ import re
 import sys
 from pathlib import Path
 
-import yaml  # comes with copier
 from packaging.version import InvalidVersion, Version  # comes with copier
 
-
-def answers(folder: Path) -> dict:
-    return yaml.safe_load((folder / ".copier-answers.yml").read_text(encoding="utf-8"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stack-template"))
+from stacktool.answers import ANSWERS_FILE, StackError  # noqa: E402
+from stacktool.answers import read_answers as answers  # noqa: E402
 
 
 def version_of(commit: str) -> Version | None:
@@ -37,7 +36,7 @@ def problem(app: Path, stack_path: str, version_to: str) -> str | None:
     """Why the update must not start, or None."""
     path = stack_path or str(answers(app).get("stack_path") or "")
     stack = app / path
-    if not (stack / ".copier-answers.yml").is_file():
+    if not (stack / ANSWERS_FILE).is_file():
         return (
             f"no stack at stack_path {path} ({os.path.abspath(stack)}); nothing was changed. "
             "Move the stack back, or update with -d stack_path=NEW (relative to the app)."
@@ -60,9 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version-to", default="", help="the version the app is updated to")
     parser.add_argument("--app-dir", type=Path, default=Path.cwd())
     args = parser.parse_args(argv)
-    if answers(args.app_dir).get("repo") != "app":
-        return 0
-    found = problem(args.app_dir, args.stack_path, args.version_to)
+    try:
+        if answers(args.app_dir).get("repo") != "app":
+            return 0
+        found = problem(args.app_dir, args.stack_path, args.version_to)
+    except StackError as error:
+        found = str(error)
     if found:
         print(f"error: {found}", file=sys.stderr)
         return 1

@@ -17,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "stack-template"))
+from stacktool.answers import ANSWERS_FILE, parse  # noqa: E402
 
 LABELS = ["-L", "before updating", "-L", "last update", "-L", "after updating"]
 
@@ -37,7 +38,7 @@ def committed(dst: Path, path: str) -> str:
 
 def old_answers(dst: Path) -> dict:
     """The answers the project had before the update (from the index), without copier's own."""
-    answers = yaml.safe_load(committed(dst, ".copier-answers.yml"))
+    answers = parse(committed(dst, ANSWERS_FILE))
     return {key: value for key, value in answers.items() if not key.startswith("_")}
 
 

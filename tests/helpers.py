@@ -25,7 +25,7 @@ import jinja2
 import pytest
 import yaml
 from packaging.version import Version
-from stacktool import dotenv
+from stacktool import answers, dotenv
 from stacktool.links import read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +143,13 @@ def load_module(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_get_stack() -> ModuleType:
+    """The app's scripts/get_stack.py; the answers module beside it in an app is the stack
+    tool's (scripts/answers.py.jinja includes it)."""
+    sys.modules.setdefault("answers", answers)
+    return load_module(ROOT / "app-template/scripts/get_stack.py")
 
 
 # What the stack tool's host side may use: python3, git and POSIX basics (macOS has no bash 4

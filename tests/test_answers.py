@@ -1,16 +1,34 @@
 """Answers as a new user gives them: any project name, the destination's name as the default,
-an update whose stack moved away, and copier saying nothing it need not."""
+an update whose stack moved away, copier saying nothing it need not; the answers file read
+by the tools (JSON) and by copier (YAML) alike."""
 
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
-from helpers import COPIER, answers_of, assert_generated, assert_links, copier_copy, run
+import yaml
+from helpers import (
+    COPIER,
+    ROOT,
+    TEMPLATE_VERSION,
+    answers_of,
+    assert_generated,
+    assert_links,
+    copier_copy,
+    load_get_stack,
+    releases,
+    run,
+)
+from stacktool import answers
+
+get_stack = load_get_stack()
 
 HOSTILE_NAMES = {
     "triple-quote": ('Triple """ quote', "triple-quote"),
@@ -141,3 +159,117 @@ def test_update_with_the_stack_moved_away_changes_nothing_and_names_the_fix(newe
     assert answers_of(app)["stack_path"] == "../moved-stack"
     assert answers_of(app)["_commit"] == "99.0.1"
     assert_links(app, tmp_path / "moved-stack")
+
+
+EVERY_TYPE = {
+    "text": "Café \"ours\" 'theirs' 🎉 # not a comment\nkey: value\t\\ \x7f\x85\x9f\u2028 ",
+    "number": 42,
+    "ratio": 0.5,
+    "flag": True,
+    "nothing": None,
+    "features": ["celery", "s3"],
+    "settings": {"a": 1, "b": ["x", {"c": None}], "yes": "no"},
+    "blank": "",
+    "numeric_text": "24",
+}
+
+
+def test_every_answer_type_round_trips_through_the_answers_file(tmp_path):
+    """Each type copier allows, in the answers file as the template writes it: the stack
+    tool's reader (json) and copier itself (YAML, on update) read back what was answered."""
+    src = tmp_path / "template"
+    (src / "project").mkdir(parents=True)
+    questions = {
+        "text": {"type": "str"},
+        "number": {"type": "int"},
+        "ratio": {"type": "float"},
+        "flag": {"type": "bool"},
+        "nothing": {"type": "yaml"},
+        "features": {"type": "str", "multiselect": True, "choices": ["celery", "s3", "sentry"]},
+        "settings": {"type": "yaml"},
+        "blank": {"type": "str"},
+        "numeric_text": {"type": "str"},
+    }
+    config = {
+        "_subdirectory": "project",
+        **{k: {**q, "default": None} for k, q in questions.items()},
+    }
+    (src / "copier.yml").write_text(json.dumps(config))
+    answers_file = "{{ _copier_conf.answers_file }}.jinja"
+    shutil.copy(ROOT / "stack-template" / answers_file, src / "project" / answers_file)
+    git = ("git", "-c", "user.name=t", "-c", "user.email=t@localhost")
+    run("git", "init", "--quiet", cwd=src)
+    run(*git, "add", "--all", cwd=src)
+    run(*git, "commit", "--quiet", "--no-verify", "-m", "1", cwd=src)
+    run("git", "tag", "1.0.0", cwd=src)
+    data = tmp_path / "data.json"
+    data.write_text(yaml.safe_dump(EVERY_TYPE, allow_unicode=True))
+    dst = tmp_path / "project"
+    run(*COPIER, "copy", "--quiet", "--defaults", "--data-file", data, src, dst)
+    written = (dst / ".copier-answers.yml").read_text()
+    assert answers.read_answers(dst) == {**EVERY_TYPE, "_commit": "1.0.0", "_src_path": str(src)}
+
+    run(*git, "commit", "--quiet", "--allow-empty", "--no-verify", "-m", "2", cwd=src)
+    run("git", "tag", "1.0.1", cwd=src)
+    run(*git, "init", "--quiet", cwd=dst)
+    run(*git, "add", "--all", cwd=dst)
+    run(*git, "commit", "--quiet", "--no-verify", "-m", "1", cwd=dst)
+    run(*COPIER, "update", "--quiet", "--defaults", cwd=dst)
+    assert (dst / ".copier-answers.yml").read_text() == written.replace("1.0.0", "1.0.1")
+
+
+@pytest.mark.parametrize("release", releases(ROOT))
+def test_update_from_each_release_keeps_the_answers_and_writes_them_as_json(
+    template, tmp_path, release
+):
+    """Releases before the JSON form wrote YAML; the update (stack first, as the README says)
+    keeps the answers and rewrites the file so that the tools read it without PyYAML."""
+    app, stack = tmp_path / "shop", tmp_path / "shop-stack"
+    copy = ("copy", "--trust", "--defaults", f"--vcs-ref={release}", "--data=repo=app")
+    copy += ("--data=project_name=shop", f"--data=data_root={tmp_path / 'data'}")
+    run(*COPIER, *copy, template, app)
+    for repo in (stack, app):
+        before = answers_of(repo)
+        run(*COPIER, "update", "--trust", "--defaults", cwd=repo)
+        after = json.loads((repo / ".copier-answers.yml").read_text())
+        assert after["_commit"] == TEMPLATE_VERSION
+        kept = (before.keys() & after.keys()) - {"_commit"}  # a stack has no data_root since 0.2.0
+        assert {key: after[key] for key in kept} == {key: before[key] for key in kept}
+        assert len(kept) > 10
+
+
+def test_a_server_python_without_pyyaml_gets_the_stack_of_a_fresh_clone(generate, tmp_path):
+    """The app's README for a new server: clone the app, scripts/get_stack.py clones the
+    stack at the app's version (STACK_REPO_URL), with python3 alone (no copier, no PyYAML)."""
+    pair = generate()
+    venv = tmp_path / "bare python"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    clone, stack = tmp_path / "app", tmp_path / "stack"
+    run("git", "clone", "--quiet", pair.app, clone)
+    got = run(
+        venv / "bin/python",
+        clone / "scripts/get_stack.py",
+        stack,
+        env={"STACK_REPO_URL": str(pair.stack)},
+    )
+    assert f"Stack at template version {TEMPLATE_VERSION}" in got.stdout
+    assert_links(clone, stack)
+    missing = run(venv / "bin/python", "-c", "import yaml", check=False)
+    assert "No module named 'yaml'" in missing.stderr
+
+
+def test_the_app_only_questions_of_get_stack_are_those_copier_asks_an_app_only(generate):
+    """Which questions are the app's alone: their `when:` in copier.yml, and APP_ONLY in
+    scripts/get_stack.py (which gives the stack the other answers); the same set."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text())
+    app_only = {
+        name
+        for name, question in config.items()
+        if isinstance(question, dict) and "repo == 'app'" in str(question.get("when", ""))
+    }
+    assert {"repo", *app_only} == get_stack.APP_ONLY
+    app, stack = (answers_of(repo) for repo in (generate().app, generate().stack))
+    assert app_only <= app.keys() and not app_only & stack.keys()
+    shared = stack.keys() - {"_commit", "_src_path", "repo"}
+    assert {key: stack[key] for key in shared} == {key: app[key] for key in shared}
+    assert app.keys() - app_only - shared == {"_commit", "_src_path", "repo"}

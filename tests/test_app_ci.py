@@ -82,7 +82,7 @@ def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, 
     last_at_app_version = run("git", "rev-parse", "HEAD", cwd=stack).stdout.strip()
     assert last_at_app_version != at_app_version
     answers.write_text(
-        answers.read_text().replace(f"_commit: {TEMPLATE_VERSION}", "_commit: 100.0.0")
+        answers.read_text().replace(f'"_commit": "{TEMPLATE_VERSION}"', '"_commit": "100.0.0"')
     )
     run("git", "commit", "--quiet", "--all", "-m", "Update to 100.0.0", cwd=stack, env=ENV)
 
@@ -98,7 +98,7 @@ def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, 
 
     app_answers = clone / ".copier-answers.yml"
     app_answers.write_text(
-        app_answers.read_text().replace(f"_commit: {TEMPLATE_VERSION}", "_commit: 98.5.0")
+        app_answers.read_text().replace(f'"_commit": "{TEMPLATE_VERSION}"', '"_commit": "98.5.0"')
     )
     failed = run(
         sys.executable,

@@ -3,14 +3,15 @@ copier runs as a task too; imported as modules."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, TEMPLATE_VERSION, load_module, run
+from helpers import TEMPLATE_VERSION, load_get_stack, run
 
 from hooks import check_stack, init_git, link_app, move_file
 
-get_stack = load_module(ROOT / "app-template/scripts/get_stack.py")
+get_stack = load_get_stack()
 
 
 def test_real_destination_is_every_copy_and_an_update_in_a_git_repo(tmp_path):
@@ -60,9 +61,9 @@ def test_the_update_check_refuses_a_stack_older_than_the_app_new_version(
     tmp_path, stack, app, refused
 ):
     (tmp_path / "app").mkdir()
-    (tmp_path / "app/.copier-answers.yml").write_text("repo: app\nstack_path: ../s\n")
+    (tmp_path / "app/.copier-answers.yml").write_text('{"repo": "app", "stack_path": "../s"}')
     (tmp_path / "s").mkdir()
-    (tmp_path / "s/.copier-answers.yml").write_text(f"_commit: '{stack}'\nrepo: stack\n")
+    (tmp_path / "s/.copier-answers.yml").write_text(json.dumps({"_commit": stack, "repo": "stack"}))
     argv = [f"--version-to={app}", f"--app-dir={tmp_path / 'app'}"]
     assert check_stack.main(argv) == (1 if refused else 0)
 

@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from helpers import ROOT, answers_of, posix_path, run, tool
@@ -74,26 +75,36 @@ HOSTILE = [
 ]
 
 
+ANSWERS_TEMPLATE = jinja2.Environment(
+    extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],  # as copier's
+    keep_trailing_newline=True,
+).from_string((ROOT / "stack-template/{{ _copier_conf.answers_file }}.jinja").read_text())
+
+
+def written_answers(data: dict) -> str:
+    """The answers file as the template renders it."""
+    return ANSWERS_TEMPLATE.render(_copier_answers=data)
+
+
 @pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
-def test_answers_read_as_pyyaml_wrote_them(value):
-    """copier writes the answers file with to_nice_yaml (PyYAML, width 80, unicode)."""
-    data = {"_commit": "1.2.3", "project_name": value, "use_celery": True, "z": value}
-    text = yaml.dump(data, indent=4, allow_unicode=True, default_flow_style=False)
+def test_answers_read_by_the_tool_and_by_copier_as_written(value):
+    """The tool reads JSON; copier reads the same file as YAML."""
+    data = {"_commit": "1.2.3", "project_name": value, "use_celery": True, "z": [value, 3]}
+    text = written_answers(data)
     assert answers.parse(text) == yaml.safe_load(text) == data, text
 
 
-def test_answers_read_as_pyyaml_wrote_them_for_random_text():
+def test_answers_read_by_the_tool_and_by_copier_as_written_for_random_text():
     rng = random.Random(8)
-    alphabet = "ab yz'\"\\#:-\n\t!&*[]{}|>%@`é漢🎉" + "\x85\u2028\xa0"
+    alphabet = "ab yz'\"\\#:-\n\t!&*[]{}|>%@`é漢🎉" + "\x85\u2028\u2029\xa0\x7f\x9f\x00"
     for _ in range(2000):
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120)))
-        data = {"project_name": value, "slug": "shop"}
-        text = yaml.dump(data, indent=4, allow_unicode=True, default_flow_style=False)
-        # As copier reads it back (PyYAML itself turns a NEL into a line break).
-        assert answers.parse(text) == yaml.safe_load(text), text
+        data = {"project_name": value, "slug": "shop", "settings": {value: [value]}}
+        text = written_answers(data)
+        assert answers.parse(text) == yaml.safe_load(text) == data, text
 
 
-def test_answers_files_of_generated_repos_read_like_pyyaml_reads_them(generate):
+def test_answers_files_of_generated_repos_read_as_copier_reads_them(generate):
     pair = generate()
     for repo in (pair.app, pair.stack):
         assert answers.read_answers(repo) == answers_of(repo)

@@ -15,17 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from answers import ANSWERS_FILE, StackError, parse, read_answers
+
 APP = Path(__file__).resolve().parent.parent
-# Answers only the app has; every other answer is shared with the stack.
+# Answers only the app has (copier.yml asks them when repo == 'app'; a test compares); every
+# other answer is shared with the stack.
 APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url", "data_root"}
-
-
-def app_answers(app: Path) -> dict:
-    try:
-        import yaml  # comes with copier
-    except ImportError:
-        sys.exit("error: PyYAML not found: install copier (pip install copier==9.19.1)")
-    return yaml.safe_load((app / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
 def stack_answers(answers: dict) -> dict:
@@ -96,19 +91,21 @@ def generate(answers: dict, dst_path: str | None, stack: Path) -> None:
 
 def version_commit(stack: Path, version: str) -> str | None:
     """The newest commit of the cloned stack whose answers record the template `version`."""
-    import yaml  # app_answers() checked it is there
-
     git = ["git", "-C", str(stack)]
     changes = subprocess.run(
-        [*git, "rev-list", "HEAD", "--", ".copier-answers.yml"],
+        [*git, "rev-list", "HEAD", "--", ANSWERS_FILE],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
     for newer, commit in zip([None, *changes], changes):
-        show = [*git, "show", f"{commit}:.copier-answers.yml"]
-        answers = subprocess.run(show, capture_output=True, text=True, check=True).stdout
-        if str(yaml.safe_load(answers).get("_commit")) == version:
+        show = [*git, "show", f"{commit}:{ANSWERS_FILE}"]
+        text = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+        try:
+            answers = parse(text, f"{commit}:{ANSWERS_FILE}")
+        except StackError:  # the YAML form, without PyYAML: older than any app that has this
+            return None
+        if str(answers.get("_commit")) == version:
             return "HEAD" if newer is None else f"{newer}^"
     return None
 
@@ -133,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-link", action="store_true", help="only get the stack")
     parser.add_argument("--dst-path", help=argparse.SUPPRESS)  # as typed to copier copy
     args = parser.parse_args(argv)
-    answers = app_answers(APP)
+    try:
+        answers = read_answers(APP)
+    except StackError as error:
+        sys.exit(f"error: {error}")
     stack = Path(os.path.normpath(APP / (args.dir or answers["stack_path"])))
     url = os.environ.get("STACK_REPO_URL") or answers.get("stack_repo_url")
-    if (stack / ".copier-answers.yml").is_file():
+    if (stack / ANSWERS_FILE).is_file():
         print(f"Using the stack in {stack}")
     elif url:
         clone(url, str(answers.get("_commit") or ""), stack)

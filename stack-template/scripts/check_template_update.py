@@ -23,13 +23,15 @@ def report(message: str) -> None:
 
 
 def template_source() -> str:
-    """Where the template is, as copier recorded it (read with copier's own YAML library)."""
+    """Where the template is, as copier recorded it."""
+    sys.path.append(str(REPO / "stacktool"))  # the stack's answers.py; the app's is beside this
+    from answers import StackError, read_answers
+
     try:
-        import yaml
-    except ImportError:
+        return str(read_answers(REPO).get("_src_path") or "the template")
+    except StackError as error:
+        report(f"cannot read the answers: {error}")
         return "the template"
-    answers = yaml.safe_load((REPO / ".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers.get("_src_path") or "the template")
 
 
 def has_no_release_tags(src: str) -> bool:

@@ -16,7 +16,7 @@ class DataFoldersTest(unittest.TestCase):
         self.stack, self.app, self.data = root / "stack", root / "app", root / "data"
         self.stack.mkdir()
         self.app.mkdir()
-        (self.stack / ".copier-answers.yml").write_text("_commit: 1.0.0\nslug: shop\n")
+        (self.stack / ".copier-answers.yml").write_text('{"_commit": "1.0.0", "slug": "shop"}\n')
         self.env(f"DATA_ROOT={self.data}\n")
 
     def env(self, text):
@@ -84,7 +84,7 @@ class CommandLineTest(unittest.TestCase):
         root = Path(tempfile.mkdtemp(prefix="cli test "))
         self.stack, self.app = root / "stack", root / "app"
         (self.stack / "frontend").mkdir(parents=True)
-        (self.stack / ".copier-answers.yml").write_text("_commit: 1.2.0\nslug: shop\n")
+        (self.stack / ".copier-answers.yml").write_text('{"_commit": "1.2.0", "slug": "shop"}\n')
         (self.stack / "links.txt").write_text("")
         for folder in ("backend", "frontend"):
             (self.app / folder).mkdir(parents=True)
