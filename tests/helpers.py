@@ -639,6 +639,7 @@ class Shell:
     skipped: list[str] = field(default_factory=list)
     output: str = ""
     docker: bool = False  # run DOCKER_COMMANDS too (test_docker.py), not skip them
+    env: dict[str, str] = field(default_factory=lambda: ENV)
 
     def __call__(self, command: str) -> subprocess.CompletedProcess | None:
         if command.startswith("cd "):
@@ -647,7 +648,7 @@ class Shell:
         if command in DOCKER_COMMANDS and not self.docker:
             self.skipped.append(command)
             return None
-        result = run("bash", "-c", command, cwd=self.cwd, env=ENV, check=False)
+        result = run("bash", "-c", command, cwd=self.cwd, env=self.env, check=False)
         self.output += result.stdout + result.stderr
         return result
 
