@@ -579,6 +579,11 @@ class Team:
     def server(self, name: str = SLUG) -> Path:
         return self.root / "server" / name
 
+    @property
+    def server_env(self) -> dict[str, str]:
+        """The server's shell: `app` set to the app's checkout, as the stack's README says."""
+        return {**ENV, "app": str(self.server())}
+
     def commit(self, repo: Path, message: str) -> None:
         run("git", "add", "--all", cwd=repo)
         run("git", "commit", "--quiet", "-m", message, cwd=repo, env=ENV)
@@ -643,7 +648,9 @@ class Shell:
 
     def __call__(self, command: str) -> subprocess.CompletedProcess | None:
         if command.startswith("cd "):
-            self.cwd = (self.cwd / command.removeprefix("cd ")).resolve()
+            # `cd "$app"` too: the variable from env, the quotes dropped, as the shell does.
+            folder = re.sub(r'"|\$(\w+)', lambda m: self.env.get(m[1] or "", ""), command[3:])
+            self.cwd = (self.cwd / folder).resolve()
             return None
         if command in DOCKER_COMMANDS and not self.docker:
             self.skipped.append(command)
