@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import re
+import shlex
 import ssl
 import subprocess
 import threading
@@ -25,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import (
+    ENV,
     copier_copy,
     edit,
     ensure_standins,
     free_port,
     read_env,
+    readme_blocks,
     record_timing,
     run,
     write_packages,
@@ -174,25 +177,55 @@ def listen_on_free_ports(app: Path, project: str | None = None) -> str:
     return f"https://localhost:{https_port}"
 
 
+def follow_on_the_server(stack: Path, app: Path, app_repo: Path, edit_env) -> None:
+    """The stack README's "On the server", line by line as written, in one shell from the
+    stack's checkout: `app` set to the app's checkout, `<app repo>` cloned from `app_repo`;
+    edit_env(path) does what the person does at `$EDITOR "$app/.env"`."""
+    (block,) = readme_blocks(stack / "README.md", "On the server")[:1]
+    assert block[:2] == [f"app=/data/app/{app.name}", 'git clone <app repo> "$app"'], block
+    edit = block.index('$EDITOR "$app/.env"')
+    setting = f"app={shlex.quote(str(app))}"
+    before = [
+        setting,
+        *(line.replace("<app repo>", shlex.quote(str(app_repo))) for line in block[1:edit]),
+    ]
+    run("bash", "-ec", "\n".join(before), cwd=stack, env=ENV)
+    edit_env(app / ".env")
+    run("bash", "-ec", "\n".join([setting, *block[edit + 1 :]]), cwd=stack, env=ENV)
+
+
 @contextlib.contextmanager
 def deployment_of(
     template: Path, base: Path, name: str, slug: str = "igny8", app_packages=True, **answers
 ) -> Iterator[Deployment]:
-    """A pair generated into `base` (copier answers `answers`), linked and built as the
-    stack's README says, up and healthy; taken down, volumes included, afterwards."""
+    """A pair generated on a developer's machine (`base`/dev, answers `answers`), then on the
+    server: the stack cloned and the app deployed as the stack's README says, in the seed's
+    layout (`root`/stack/<stack>, `root`/app/<app>, DATA_ROOT `root`; `root` is `base`/data root,
+    /data on a real server); up and healthy; taken down, volumes included, afterwards."""
     start = time.monotonic()
     standins = ensure_standins()
     record_timing("stand-in images (ensure)", time.monotonic() - start)
-    app, stack = base / slug, base / f"{slug}-stack"
-    answers.setdefault("data_root", base / "data root")
-    copier_copy(template, app, repo="app", **standins, **answers)
+    root = Path(answers.setdefault("data_root", base / "data root"))
+    dev_app, dev_stack = base / "dev/app" / slug, base / "dev/stack" / f"{slug}-stack"
+    copier_copy(
+        template, dev_app, repo="app", stack_path=f"../../stack/{slug}-stack", **standins, **answers
+    )
     if app_packages:
-        add_app_packages(app)
+        add_app_packages(dev_app)
 
-    run(stack / "install.sh", "--app", app, cwd=base)
-    url = listen_on_free_ports(app, unique_project(slug))
-    run(stack / "install.sh", "--app", app, cwd=base)  # the data folders of that project
-    timed(f"[{name}] image builds (install.sh)", stack / "install.sh", cwd=base)
+    app, stack = root / "app" / slug, root / "stack" / f"{slug}-stack"
+    run("git", "clone", "--quiet", dev_stack, stack)
+    url = ""
+
+    def edit_env(dotenv: Path) -> None:
+        nonlocal url
+        url = listen_on_free_ports(dotenv.parent, unique_project(slug))
+
+    start = time.monotonic()
+    follow_on_the_server(stack, app, dev_app, edit_env)
+    record_timing(
+        f"[{name}] the stack README's server steps (image builds, up -d)", time.monotonic() - start
+    )
 
     deployment = Deployment(name, app, stack, url, base / "caddy root.crt")
     try:

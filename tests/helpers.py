@@ -615,6 +615,11 @@ class Team:
     def server(self, name: str = SLUG) -> Path:
         return self.root / "server" / name
 
+    @property
+    def server_env(self) -> dict[str, str]:
+        """The server's shell: `app` set to the app's checkout, as the stack's README says."""
+        return {**ENV, "app": str(self.server())}
+
     def commit(self, repo: Path, message: str) -> None:
         run("git", "add", "--all", cwd=repo)
         run("git", "commit", "--quiet", "-m", message, cwd=repo, env=ENV)
@@ -675,15 +680,18 @@ class Shell:
     skipped: list[str] = field(default_factory=list)
     output: str = ""
     docker: bool = False  # run DOCKER_COMMANDS too (test_docker.py), not skip them
+    env: dict[str, str] = field(default_factory=lambda: ENV)
 
     def __call__(self, command: str) -> subprocess.CompletedProcess | None:
         if command.startswith("cd "):
-            self.cwd = (self.cwd / command.removeprefix("cd ")).resolve()
+            # `cd "$app"` too: the variable from env, the quotes dropped, as the shell does.
+            folder = re.sub(r'"|\$(\w+)', lambda m: self.env.get(m[1] or "", ""), command[3:])
+            self.cwd = (self.cwd / folder).resolve()
             return None
         if command in DOCKER_COMMANDS and not self.docker:
             self.skipped.append(command)
             return None
-        result = run("bash", "-c", command, cwd=self.cwd, env=ENV, check=False)
+        result = run("bash", "-c", command, cwd=self.cwd, env=self.env, check=False)
         self.output += result.stdout + result.stderr
         return result
 

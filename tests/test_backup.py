@@ -210,10 +210,15 @@ def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
     assert state(old) == before
     assert health(old) is not None
 
-    # Told to replace: what was there is backed up first, then replaced.
+    # Told to replace, as the README says, naming a backup whose path has spaces: what was
+    # there is backed up first, then replaced.
+    assert " " in str(newest)
+    (line,) = readme_blocks(old.app / "README.md", "Backups")[1]
+    example = re.fullmatch(r'make restore ARGS=--replace BACKUP="(.+)"', line)[1]
+    assert example.endswith("/backups/20261126T033000Z")
     old.json("/api/notes/", {"title": "written after the backup", "body": ""}, status=201)
     start = time.monotonic()
-    done = make(old, "restore", f"ARGS=--replace {shlex.quote(str(newest))}")
+    done = run("bash", "-c", line.replace(example, str(newest)), cwd=old.app, env=ENV)
     record_timing("[backup] make restore --replace (with a backup first)", time.monotonic() - start)
     assert "Backed up the data it replaces first" in done.stdout
     old.trust_caddy()
@@ -229,7 +234,7 @@ def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
 
 
 def test_the_readmes_cron_line_backs_up_from_anywhere_keeping_the_newest(old):
-    lines = readme_blocks(old.app / "README.md", "Backups")[1]
+    lines = readme_blocks(old.app / "README.md", "Backups")[2]
     path_line, cron_line = lines
     assert path_line.startswith("PATH=") and cron_line.startswith("30 3 * * * ")
     command = cron_line.split(None, 5)[5].replace("/srv/app", str(old.app).replace(" ", "\\ "))
@@ -327,7 +332,7 @@ def test_postgresql_upgrade_from_17_to_18_as_the_stack_readme_says(template, tmp
             for line in lines:
                 # The stand-in in place of the official image, which cannot be pulled here.
                 line = line.replace("postgres_image=postgres:18", f"postgres_image={POSTGRES_18}")
-                run("bash", "-ec", line, cwd=folder, env=ENV)
+                run("bash", "-ec", line, cwd=folder, env={**ENV, "app": str(deployment.app)})
         record_timing(
             "[pg upgrade] 17 to 18: backup, update, build, restore", time.monotonic() - start
         )

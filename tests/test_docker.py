@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import ssl
 import subprocess
 import time
@@ -38,6 +39,7 @@ from deployments import (
     unique_project,
 )
 from helpers import (
+    ENV,
     MIDDLE,
     SLUG,
     TEMPLATE_VERSION,
@@ -252,6 +254,22 @@ def test_celery_task_round_trip(deployment):
     assert state["result"] == 42
 
 
+def test_the_app_readmes_first_local_commands_run_as_written(deployment):
+    """The app README's "Local development" start, from the app's checkout: link, build (the
+    images there already: nothing changes), up."""
+    images = deployment.images()
+    commands = readme_blocks(deployment.app / "README.md", "Local development")[0]
+    assert commands[-1] == "make up" and len(commands) == 3
+    start = time.monotonic()
+    for line in commands:
+        run("bash", "-ec", line, cwd=deployment.app, env=ENV)
+    record_timing(
+        f"[{deployment.name}] the app README's first local commands", time.monotonic() - start
+    )
+    assert deployment.images() == images
+    assert health(deployment) is not None
+
+
 def test_install_and_build_twice_change_nothing(deployment):
     images = deployment.images()
     for command in (["install.sh"], ["stack", "build"]):
@@ -264,12 +282,19 @@ def test_install_and_build_twice_change_nothing(deployment):
         assert deployment.images() == images, f"{name} rebuilt an image"
 
 
+def origin(checkout: Path) -> Path:
+    """The developer's checkout a server's checkout was cloned from."""
+    return Path(run("git", "remote", "get-url", "origin", cwd=checkout).stdout.strip())
+
+
 def test_deploy_without_rebuild(deployment, browser_home):
     images = deployment.images()
-    commit_release(deployment.app, "Notes, deployed again")
+    commit_release(origin(deployment.app), "Notes, deployed again")
+    (line,) = readme_blocks(deployment.stack / "README.md", "On the server")[-1]
+    assert readme_blocks(deployment.app / "README.md", "Deploying")[-1] == [line]
 
     start = time.monotonic()
-    run("make", "deploy", cwd=deployment.app)  # the app README's deploy, after `git pull`
+    run("bash", "-ec", line, cwd=deployment.app, env=ENV)  # git pull && make deploy
     wait_for(lambda: (health(deployment) or {}).get("release") == "2", "the new API answer", 180)
     wait_for(lambda: b"Notes, deployed again" in bundle(deployment), "the new frontend build", 180)
     text = page_text(deployment.url + "/", browser_home, "Notes, deployed again")
@@ -291,6 +316,38 @@ def test_data_survives_down_and_up(deployment):
 def test_env_file_is_private(deployment):
     assert (deployment.app / ".env").stat().st_mode & 0o777 == 0o600
     assert read_env(deployment.app / ".env")["DATA_ROOT"].endswith("data root")
+
+
+# A server's own update script (the project's seed), for a server laid out as /data/stack/<stack>
+# and /data/app/<app>; run in the stack's checkout.
+SEED_STACK_UPDATE = (
+    "git pull; ./scripts/build-images.sh; "
+    "docker compose -f /data/app/igny8/docker-compose.app.yml up -d"
+)
+
+
+def test_the_seeds_stack_update_runs_as_written(deployment):
+    """A stack change pulled, its images built and the app brought up with the new ones, by
+    the three commands as the seed writes them (only the app's path is this test's)."""
+    dev_stack = origin(deployment.stack)
+    dockerfile = "single.caddy swarm.caddy /etc/caddy/\n"
+    edit(dev_stack / "caddy/Dockerfile", dockerfile, f"{dockerfile}LABEL stack.update=pulled\n")
+    run("git", "commit", "-qam", "Caddy image label", cwd=dev_stack, env=ENV)
+    compose_file = shlex.quote(str(deployment.app / "docker-compose.app.yml"))
+    script = SEED_STACK_UPDATE.replace("/data/app/igny8/docker-compose.app.yml", compose_file)
+
+    start = time.monotonic()
+    result = run("bash", "-c", script, cwd=deployment.stack, env=ENV)
+    record_timing(f"[{deployment.name}] the seed's stack update", time.monotonic() - start)
+    assert "No such file" not in result.stderr, result.stderr
+    new_caddy = deployment.images()["caddy"]
+    (caddy,) = [c for c in deployment.containers() if c["Service"] == "caddy"]
+    running = run("docker", "inspect", "-f", "{{.Image}}", caddy["ID"]).stdout.strip()
+    assert running == new_caddy
+    label = '{{index .Config.Labels "stack.update"}}'
+    assert run("docker", "image", "inspect", "-f", label, new_caddy).stdout.strip() == "pulled"
+    deployment.compose("up", "-d", "--wait")  # only waits for the new caddy
+    assert health(deployment) is not None
 
 
 def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path):
@@ -321,7 +378,7 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
             developer, on_server = readme_blocks(team.dev(repo) / "README.md", section)
             Shell(team.dev(repo)).follow(developer)
             start = time.monotonic()
-            Shell(team.server(repo), docker=True).follow(on_server)
+            Shell(team.server(repo), docker=True, env=team.server_env).follow(on_server)
             record_timing(f"[update] server: {repo} update commands", time.monotonic() - start)
 
         assert set(running_images(server).values()) == {

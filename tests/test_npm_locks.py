@@ -179,6 +179,24 @@ def test_a_clash_with_a_stack_pin_is_an_error_naming_both_sides(pair):
     assert (app / LOCK).read_text() == kept  # the app's lock is left as it was
 
 
+def test_an_unknown_package_or_version_is_named_as_missing_not_as_a_clash(pair):
+    app, stack = pair
+    write_packages(app, {"is-number": "99.0.0"})
+    result = lock_app(app, stack, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: frontend/package-app.json: is-number has no version 99.0.0 in the npm "
+        "registry; correct the version (npm view is-number versions lists them)\n"
+    )
+    write_packages(app, {"@types/no-such-package-of-the-template": "1.0.0"})
+    result = lock_app(app, stack, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: frontend/package-app.json: @types/no-such-package-of-the-template: no such "
+        "package in the npm registry; correct the name\n"
+    )
+
+
 def test_locking_without_npm_says_what_to_install(pair, tmp_path):
     app, stack = pair
     write_packages(app, PACKAGES)

@@ -113,10 +113,11 @@ class Site(Deployment):
 
     def readme(self, command: str, check: bool = True) -> subprocess.CompletedProcess:
         """The stack README's swarm command line that starts with `command`, run as it is
-        written, in the stack's folder (the app is its sibling, as the README has it)."""
+        written, in the stack's folder, with `app` set to the app's checkout (as the README
+        has the reader set it once)."""
         blocks = readme_blocks(self.stack / "README.md", README_SECTION)
         (line,) = [line for block in blocks for line in block if line.startswith(command)]
-        return run("bash", "-c", line, cwd=self.stack, check=check)
+        return run("bash", "-c", line, cwd=self.stack, env={"app": str(self.app)}, check=check)
 
     def release(self) -> tuple[str, str]:
         """The README's `./stack release`: returns the release tag and the tool's output."""

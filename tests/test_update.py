@@ -247,7 +247,7 @@ def test_two_releases_reach_both_repos_and_every_edit_survives(source, tmp_path)
     assert_clean(stack)
 
     # The server: a new link, a dropped one; the app, not updated yet, stays clean.
-    shell = Shell(server_stack)
+    shell = Shell(server_stack, env=team.server_env)
     shell.follow(stack_readme[1])
     skipped += shell.skipped
     assert "removed frontend/.prettierrc.json: links.txt no longer lists it" in shell.output
@@ -297,7 +297,7 @@ def test_two_releases_reach_both_repos_and_every_edit_survives(source, tmp_path)
     assert "Referrer-Policy same-origin\n" in (stack / "caddy/Caddyfile").read_text()
     assert_clean(stack)
 
-    shell = Shell(server_stack)
+    shell = Shell(server_stack, env=team.server_env)
     shell.follow(stack_readme[1])
     skipped += shell.skipped
     assert (server_app / "frontend/eslint.config.js").is_symlink()

@@ -101,6 +101,23 @@ def clashes(stack_packages: dict, merged: dict, listed: dict[str, str]) -> list[
     return found
 
 
+def not_found(npm_said: str) -> str:
+    """What npm could not find in the registry, said plainly with the fix: a package (npm's
+    E404) or a version (ETARGET); empty when npm failed for another reason."""
+    package = r"((?:@[^/\s']+/)?[^@\s']+)"
+    if re.search(r"\bE404\b", npm_said):
+        found = re.search(rf"'{package}@[^\s']*' could not be found", npm_said)
+        name = found[1] if found else "a package it lists"
+        return f"{name}: no such package in the npm registry; correct the name"
+    found = re.search(rf"No matching version found for {package}@(\S+?)\.?$", npm_said, re.M)
+    if found:
+        return (
+            f"{found[1]} has no version {found[2]} in the npm registry; correct the version "
+            f"(npm view {found[1]} versions lists them)"
+        )
+    return ""
+
+
 def resolve(stack: Path, app: Path) -> dict:
     """The app's lock: package-app.json resolved on top of the stack's package-lock.json."""
     packages = listing(stack, app)
@@ -130,6 +147,9 @@ def resolve(stack: Path, app: Path) -> dict:
             check=False,
         )
         if result.returncode != 0:
+            unknown = not_found(result.stderr)
+            if unknown:
+                raise StackError(f"{app / LISTING}: {unknown}")
             said = ""
             for line in result.stderr.splitlines():
                 line = line.replace("npm error", "").strip()

@@ -39,6 +39,37 @@ class ClashesTest(unittest.TestCase):
         self.assertEqual(npmlock.package_name("node_modules/a/node_modules/@s/b"), "@s/b")
 
 
+class NotFoundTest(unittest.TestCase):
+    """npm's own words (npm 11) when the registry lacks a package or a version."""
+
+    def test_a_missing_package_is_named(self):
+        said = (
+            "npm error code E404\nnpm error 404 Not Found - GET "
+            "https://registry.npmjs.org/@types%2fno-such\nnpm error 404\nnpm error 404  The "
+            "requested resource '@types/no-such@1.0.0' could not be found or you do not have "
+            "permission to access it.\n"
+        )
+        self.assertEqual(
+            npmlock.not_found(said),
+            "@types/no-such: no such package in the npm registry; correct the name",
+        )
+
+    def test_a_missing_version_is_named(self):
+        said = (
+            "npm error code ETARGET\nnpm error notarget No matching version found for "
+            "is-number@99.0.0.\nnpm error notarget In most cases you or one of your "
+            "dependencies are requesting\n"
+        )
+        self.assertEqual(
+            npmlock.not_found(said),
+            "is-number has no version 99.0.0 in the npm registry; correct the version "
+            "(npm view is-number versions lists them)",
+        )
+
+    def test_another_failure_is_not_a_missing_package(self):
+        self.assertEqual(npmlock.not_found("npm error code ERESOLVE\n"), "")
+
+
 class CurrentTest(unittest.TestCase):
     def setUp(self):
         self.app = Path(tempfile.mkdtemp())
