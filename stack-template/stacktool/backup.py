@@ -55,6 +55,7 @@ DUMP = 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_
 # The databases beside the deployment's during a restore: the one being restored, and the
 # one it replaced (dropped once the site runs on the new one).
 RESTORING, REPLACED = "_restoring", "_before_restore"
+DB = "${POSTGRES_DB}"  # the deployment's database, in the db container's shell
 PSQL = (
     "PGOPTIONS=--client-min-messages=warning"
     ' psql -Xq -v ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=template1'
@@ -62,7 +63,7 @@ PSQL = (
 
 
 def _drop(suffix: str) -> str:
-    return f'{PSQL} -c "DROP DATABASE IF EXISTS \\"${{POSTGRES_DB}}{suffix}\\" WITH (FORCE)"'
+    return f'{PSQL} -c "DROP DATABASE IF EXISTS \\"{DB}{suffix}\\" WITH (FORCE)"'
 
 
 def _switch(aside: str, into: str) -> str:
@@ -71,17 +72,17 @@ def _switch(aside: str, into: str) -> str:
     return (
         f'{PSQL} -c "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity'
         " WHERE datname = '$POSTGRES_DB' AND pid <> pg_backend_pid();"
-        f' ALTER DATABASE \\"$POSTGRES_DB\\" RENAME TO \\"${{POSTGRES_DB}}{aside}\\";'
-        f' ALTER DATABASE \\"${{POSTGRES_DB}}{into}\\" RENAME TO \\"$POSTGRES_DB\\""'
+        f' ALTER DATABASE \\"$POSTGRES_DB\\" RENAME TO \\"{DB}{aside}\\";'
+        f' ALTER DATABASE \\"{DB}{into}\\" RENAME TO \\"$POSTGRES_DB\\""'
     )
 
 
 # Restore the dump (stdin) into a new database beside the deployment's.
 PREPARE = (
     f"set -e\n{_drop(RESTORING)}\n"
-    f'{PSQL} -c "CREATE DATABASE \\"${{POSTGRES_DB}}{RESTORING}\\" OWNER \\"$POSTGRES_USER\\""\n'
+    f'{PSQL} -c "CREATE DATABASE \\"{DB}{RESTORING}\\" OWNER \\"$POSTGRES_USER\\""\n'
     "pg_restore --no-owner --exit-on-error"
-    f' --username="$POSTGRES_USER" --dbname="${{POSTGRES_DB}}{RESTORING}"'
+    f' --username="$POSTGRES_USER" --dbname="{DB}{RESTORING}"'
 )
 SWITCH = f"set -e\n{_drop(REPLACED)}\n{_switch(REPLACED, RESTORING)}"
 SWITCH_BACK = f"set -e\n{_switch(RESTORING, REPLACED)}\n{_drop(RESTORING)}"
