@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import http.cookiejar
+import io
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import tarfile
 import time
 import urllib.parse
 import urllib.request
@@ -26,6 +28,7 @@ from pathlib import Path
 import pytest
 from deployments import (
     Deployment,
+    Load,
     deployment_of,
     health,
     listen_on_free_ports,
@@ -231,6 +234,152 @@ def test_refused_restores_name_the_fix_and_change_nothing(old, tmp_path):
             stdin=dump, cwd=old.app, capture_output=True, check=True,
         ).stdout  # fmt: skip
     assert b"written after the backup" in sql
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every path under `folder`: a file's sha256, a link's target, a folder's "dir"."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            found[str(path.relative_to(folder))] = f"-> {os.readlink(path)}"
+        elif path.is_dir():
+            found[str(path.relative_to(folder))] = "dir"
+        else:
+            found[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def databases(deployment: Deployment) -> list[str]:
+    query = 'psql -XAtq -U "$POSTGRES_USER" -d template1 -c "SELECT datname FROM pg_database"'
+    return sorted(deployment.compose("exec", "-T", "db", "sh", "-c", query).stdout.split())
+
+
+def with_media(backup: Path, folder: Path, *members: tarfile.TarInfo) -> Path:
+    """A copy of `backup` in `folder` whose media.tar also holds `members` (empty files,
+    links), its manifest's checksums matching, as a tampered copy would."""
+    shutil.copytree(backup, folder)
+    with tarfile.open(folder / "media.tar", "a") as tar:
+        for member in members:
+            tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isreg() else None)
+    return rewrite_manifest(folder)
+
+
+def rewrite_manifest(folder: Path) -> Path:
+    path = folder / "manifest.json"
+    content = json.loads(path.read_text())
+    for name, file in content["files"].items():
+        data = (folder / name).read_bytes()
+        file.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    path.write_text(json.dumps(content, indent=2) + "\n")
+    return folder
+
+
+def member(name: str, link: str | None = None) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    if link is None:
+        info.size = 10
+    else:
+        info.type, info.linkname = tarfile.SYMTYPE, link
+    return info
+
+
+def test_a_restore_that_fails_leaves_the_site_serving_and_the_data_as_it_was(old, tmp_path):
+    """Restores of tampered or damaged backups under load: each ends in one error line,
+    no request fails, the rows, media files and databases stay as they were."""
+    newest = backups_of(old)[-1]
+    backups = newest.parent.name
+    cases = {
+        "escaping member": with_media(newest, tmp_path / "escaping", member("../escaped.txt")),
+        "absolute link": with_media(newest, tmp_path / "absolute", member("pw", "/etc/passwd")),
+        "link to a file outside": with_media(
+            newest, tmp_path / "outside", member("env", f"../{backups}/{newest.name}/app.env")
+        ),
+    }
+    damaged = tmp_path / "damaged dump"
+    shutil.copytree(newest, damaged)
+    dump = (damaged / "database.dump").read_bytes()
+    (damaged / "database.dump").write_bytes(dump[: len(dump) * 2 // 3])
+    cases["damaged dump"] = rewrite_manifest(damaged)
+
+    def everything() -> tuple:  # of the deployment's data (its logs grow under load)
+        media = media_folder(old)
+        folders = sorted(p.name for p in media.parent.iterdir())
+        return state(old), folders, tree(media), tree(media.parent / "backups"), databases(old)
+
+    before = everything()
+    results = []
+    with Load(old, post_path=None) as load:
+        for case, folder in cases.items():
+            start = time.monotonic()
+            done = make(old, "restore", f"ARGS=--replace {shlex.quote(str(folder))}", check=False)
+            seconds = time.monotonic() - start
+            errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+            results.append((case, start, done, errors, seconds, health(old)))
+        time.sleep(2)
+    print(load.summary())
+    for number, (case, start, done, errors, seconds, after) in enumerate(results):
+        end = results[number + 1][1] if number + 1 < len(results) else float("inf")
+        during = [o for o in load.outcomes if start <= o.at < end]
+        failed = [o for o in during if o.status == 0 or o.status >= 500]
+        slowest = max(o.seconds for o in during)
+        record_timing(f"[backup] refused restore: {case} ({len(failed)} failed)", seconds)
+        counts = f"{len(failed)} of {len(during)} requests failed (slowest {slowest:.1f} s)"
+        print(f"{case}: exit {done.returncode}, {seconds:.1f} s, {counts}, health: {after}")
+        print(f"  {errors}")
+        assert done.returncode != 0 and len(errors) == 1, (case, done.stderr)
+        assert "Traceback" not in done.stderr, (case, done.stderr)
+        assert failed == [] and after is not None, case
+    errors = [result[3][0] for result in results]
+    assert "../escaped.txt leaves the media folder" in errors[0]
+    assert "pw links to the absolute path /etc/passwd" in errors[1]
+    assert f"env links outside the media folder (to ../{backups}/" in errors[2]
+    assert "restoring the database (pg_restore) failed" in errors[3]
+    assert all(error.endswith("nothing changed: the site serves as before") for error in errors)
+    assert everything() == before
+
+
+def test_backup_skips_links_that_leave_the_media_folder_and_restores(old):
+    """Links out of the media folder (absolute, relative, to a folder) are left out of the
+    backup, named on stderr (cron mails it); the backup restores, a link inside included."""
+    media = media_folder(old)
+    outside = {"passwd": "/etc/passwd", "keys": "../backups", "up": "../../.."}
+    for name, target in {**outside, "alias": UPLOAD}.items():
+        (media / name).symlink_to(target)
+    try:
+        done = make(old, "backup")
+    finally:
+        for name in outside:
+            (media / name).unlink()
+    for name, target in outside.items():
+        assert f"{name} -> {target}" in done.stderr
+    folder = backed_up(done.stdout)
+    with tarfile.open(folder / "media.tar") as tar:
+        names = tar.getnames()
+    assert "alias" in names and not set(outside) & set(names)
+    for name in ("database.dump", "media.tar", "manifest.json", "app.env"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+    # Restored with --env: the .env it changes is kept in the backups folder, not in the app.
+    before, env = notes(old), (old.app / ".env").read_bytes()
+    set_env(old.app / ".env", DJANGO_SECRET_KEY="changed since the backup")
+    with Load(old, post_path=None) as load:
+        start = time.monotonic()
+        done = make(old, "restore", f"ARGS=--replace --env {shlex.quote(str(folder))}")
+        seconds = time.monotonic() - start
+        time.sleep(2)
+    print(done.stdout, load.summary())
+    record_timing(f"[backup] restore --replace ({len(load.failures)} requests failed)", seconds)
+    old.trust_caddy()
+    assert notes(old) == before
+    assert (old.app / ".env").read_bytes() == env
+    assert run("git", "status", "--porcelain", "--ignored=no", cwd=old.app).stdout == ""
+    (kept,) = folder.parent.glob("*.env-before-restore")
+    assert f"the old .env is in {kept}" in done.stdout
+    assert "DJANGO_SECRET_KEY=changed since the backup" in kept.read_text()
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert (media / "alias").resolve() == media / UPLOAD
+    assert served_upload(old) == hashlib.sha256(UPLOAD_BYTES).hexdigest()
+    (media / "alias").unlink()
 
 
 def test_the_readmes_cron_line_backs_up_from_anywhere_keeping_the_newest(old):

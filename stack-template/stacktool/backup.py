@@ -7,15 +7,19 @@ folder $DATA_ROOT/<deployment>/backups/<UTC time>/ (mode 700) with a manifest.js
 each file's size and sha256, the template version and the app's commit. A folder appears
 only once complete; the newest BACKUP_KEEP (in .env, default 7) are kept.
 
-Restore checks the checksums first, refuses a database that holds rows or media that are
-there unless told to replace them (and then backs them up first: nothing is lost), stops
-the services that write, recreates the database from the dump, puts the media back, and
-starts everything again.
+Restore changes nothing until the backup is known to restore: it checks the checksums and
+every member of the media's tar, refuses a database that holds rows or media that are there
+unless told to replace them, unpacks the media beside the media folder and restores the
+database into a new database, while the site serves. Only then does it back up the data it
+replaces (nothing is lost), stop the services that write, switch to the new database (a
+rename, in one step) and the new media, and start everything again; a failure on the way
+puts the data before back. Every file of a backup is private (mode 600, in a 700 folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
@@ -23,16 +27,18 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
 
-from . import cli, dotenv, images, links
+from . import archive, cli, dotenv, images, links
 from .errors import StackError
 
 BACKUPS = "backups"
 MANIFEST = "manifest.json"
 DATABASE, MEDIA, ENV_COPY = "database.dump", "media.tar", "app.env"
+ENV_BEFORE = ".env-before-restore"  # the .env that restore --env changed, in BACKUPS
 DEFAULT_KEEP = 7
 COMPOSE = ("docker", "compose", "-f", "docker-compose.app.yml")
 # A backup folder's name: its UTC time, e.g. 20261126T031500Z (a -2 when two share a second).
@@ -46,13 +52,40 @@ MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission")
 NOT_DATA_SECRETS = {"POSTGRES_PASSWORD"}
 
 DUMP = 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"'
-RECREATE = (
-    "set -e\n"
-    'psql -q -v ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=template1'
-    ' -c "DROP DATABASE IF EXISTS \\"$POSTGRES_DB\\" WITH (FORCE)"'
-    ' -c "CREATE DATABASE \\"$POSTGRES_DB\\" OWNER \\"$POSTGRES_USER\\""\n'
-    'pg_restore --no-owner --exit-on-error --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"'
+# The databases beside the deployment's during a restore: the one being restored, and the
+# one it replaced (dropped once the site runs on the new one).
+RESTORING, REPLACED = "_restoring", "_before_restore"
+DB = "${POSTGRES_DB}"  # the deployment's database, in the db container's shell
+PSQL = (
+    "PGOPTIONS=--client-min-messages=warning"
+    ' psql -Xq -v ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=template1'
 )
+
+
+def _drop(suffix: str) -> str:
+    return f'{PSQL} -c "DROP DATABASE IF EXISTS \\"{DB}{suffix}\\" WITH (FORCE)"'
+
+
+def _switch(aside: str, into: str) -> str:
+    """Rename the deployment's database to its name + `aside`, and the one named + `into` to
+    its name, in one transaction: the site sees the one or the other, never neither."""
+    return (
+        f'{PSQL} -c "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity'
+        " WHERE datname = '$POSTGRES_DB' AND pid <> pg_backend_pid();"
+        f' ALTER DATABASE \\"$POSTGRES_DB\\" RENAME TO \\"{DB}{aside}\\";'
+        f' ALTER DATABASE \\"{DB}{into}\\" RENAME TO \\"$POSTGRES_DB\\""'
+    )
+
+
+# Restore the dump (stdin) into a new database beside the deployment's.
+PREPARE = (
+    f"set -e\n{_drop(RESTORING)}\n"
+    f'{PSQL} -c "CREATE DATABASE \\"{DB}{RESTORING}\\" OWNER \\"$POSTGRES_USER\\""\n'
+    "pg_restore --no-owner --exit-on-error"
+    f' --username="$POSTGRES_USER" --dbname="{DB}{RESTORING}"'
+)
+SWITCH = f"set -e\n{_drop(REPLACED)}\n{_switch(REPLACED, RESTORING)}"
+SWITCH_BACK = f"set -e\n{_switch(RESTORING, REPLACED)}\n{_drop(RESTORING)}"
 TABLES_WITH_ROWS = (
     "SELECT table_name FROM information_schema.tables"
     " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
@@ -330,6 +363,40 @@ def _private_dir(path: Path) -> None:
     path.chmod(0o700)
 
 
+def _private_file(path: Path, mode: str = "wb"):
+    """A new file only its owner reads (mode 600, whatever the umask)."""
+    flags = (os.O_RDWR if "+" in mode else os.O_WRONLY) | os.O_CREAT | os.O_EXCL
+    return os.fdopen(os.open(path, flags, 0o600), mode)
+
+
+def _kept(member: tarfile.TarInfo, left_out: list[str]) -> tarfile.TarInfo | None:
+    """tar.add's filter: a member that restores, else None (noted in `left_out`)."""
+    if not archive.problems([member]):
+        return member
+    kind = f"-> {member.linkname}" if member.issym() else "(a device file or fifo)"
+    left_out.append(f"{member.name} {kind}")
+    return None
+
+
+def write_media(media: Path, file) -> list[str]:
+    """Tar the media folder's content into `file`, without what restore would refuse (links
+    leaving the folder, device files, fifos); return what was left out."""
+    left_out: list[str] = []
+    with tarfile.open(fileobj=file, mode="w") as tar:
+        if media.is_dir():
+            for entry in sorted(media.iterdir()):
+                tar.add(entry, arcname=entry.name, filter=lambda m: _kept(m, left_out))
+    file.seek(0)
+    with tarfile.open(fileobj=file, mode="r:") as tar:
+        wrong = archive.problems(tar.getmembers())
+    if wrong:  # links through other links: no member alone shows it
+        raise StackError(
+            f"the media folder {media} holds links that lead out of it: {'; '.join(wrong[:5])}."
+            " Replace them with the files, or remove them, then back up again"
+        )
+    return left_out
+
+
 def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) -> list[str]:
     """Back up the deployment of `app`; return what to tell the user."""
     env = dotenv.read_env(app)
@@ -348,16 +415,13 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
     work = backups / f"{name}.partial"
     _private_dir(work)
     try:
-        with (work / DATABASE).open("wb") as dump:
+        with _private_file(work / DATABASE) as dump:
             result = site.db(DUMP, stdout=dump, stderr=subprocess.PIPE)
         if result.returncode != 0:
             raise StackError(f"pg_dump failed: {result.stderr.decode(errors='replace')[-800:]}")
-        with tarfile.open(work / MEDIA, "w") as tar:
-            if media.is_dir():
-                for entry in sorted(media.iterdir()):
-                    tar.add(entry, arcname=entry.name)
-        descriptor = os.open(work / ENV_COPY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as copy:
+        with _private_file(work / MEDIA, "w+b") as tar:
+            left_out = write_media(media, tar)
+        with _private_file(work / ENV_COPY) as copy:
             copy.write((app / dotenv.ENV).read_bytes())
         content = manifest(
             work,
@@ -367,11 +431,18 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
             template_version=images.version(stack),
             app_commit=app_commit(app),
         )
-        (work / MANIFEST).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+        with _private_file(work / MANIFEST, "w") as file:
+            file.write(json.dumps(content, indent=2) + "\n")
         work.rename(backups / name)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    if left_out:  # on stderr: cron mails it
+        print(
+            f"warning: left out of the backup, as they lead out of {media} or are no files: "
+            + ", ".join(left_out),
+            file=sys.stderr,
+        )
     files = content["files"]
     total = sum(f["bytes"] for f in files.values())
     sizes = {part: human(file["bytes"]) for part, file in files.items()}
@@ -411,8 +482,7 @@ def settle_env(app: Path, folder: Path, take_env: bool) -> tuple[list[str], dict
     take from the backup into a present .env (only with take_env, else an error)."""
     env, copy = app / dotenv.ENV, folder / ENV_COPY
     if not env.exists():
-        descriptor = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
+        with _private_file(env) as file:
             file.write(copy.read_bytes())
         return [f"Wrote {env} (mode 600) from the backup"], {}
     backed_up = dotenv.read(copy)
@@ -421,45 +491,71 @@ def settle_env(app: Path, folder: Path, take_env: bool) -> tuple[list[str], dict
         raise StackError(
             f"{env} has other values than the backup's .env for {', '.join(differing)}: the "
             "data may depend on them (signatures, encrypted fields). Add --env to take the "
-            f"backup's values (the present .env is kept as {dotenv.ENV}.before-restore), or "
-            f"copy them into {env} yourself"
+            "backup's values (the present .env is kept in the deployment's backups folder), "
+            f"or copy them into {env} yourself"
         )
     return [], {key: backed_up[key] for key in differing}
 
 
-def take_secrets(app: Path, values: dict[str, str]) -> list[str]:
+def take_secrets(app: Path, values: dict[str, str], backups: Path) -> list[str]:
+    """Put the backup's `values` into the app's .env, its present text kept privately in
+    `backups` (never in the app's checkout, where `git add` would take it)."""
     env = app / dotenv.ENV
     text = env.read_text(encoding="utf-8")
-    kept = env.with_name(f"{dotenv.ENV}.before-restore")
-    descriptor = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+    _private_dir(backups)
+    moment = datetime.datetime.now(datetime.timezone.utc)
+    taken = {p.name.replace(ENV_BEFORE, "") for p in backups.iterdir()}
+    kept = backups / f"{folder_name(moment, taken)}{ENV_BEFORE}"
+    with _private_file(kept, "w") as file:
         file.write(text)
     env.write_text(dotenv.with_values(text, values, env), encoding="utf-8")
     return [f"Took {', '.join(values)} from the backup's .env; the old .env is in {kept}"]
 
 
-def restore_media(tar_path: Path, media: Path) -> list[str]:
-    media.mkdir(parents=True, exist_ok=True)
-    for entry in media.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-    with tarfile.open(tar_path) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(media, filter="data")
-        else:  # Python before 3.12 without the backport: the tar is our own
-            tar.extractall(media)
+def beside(media: Path, what: str) -> Path:
+    """A folder beside the media folder (on its file system, so entries move by rename)."""
+    return media.with_name(f"{media.name}.{what}")
+
+
+def unpack_media(tar_path: Path, media: Path) -> tuple[Path, list[str]]:
+    """Unpack the backup's media beside the media folder, for the backend's user; return
+    that folder and what to say."""
+    incoming = beside(media, "restoring")
+    shutil.rmtree(incoming, ignore_errors=True)  # a copy left by a restore cut short
+    archive.extract(tar_path, incoming, "the media folder")
     uid = images.BACKEND_UID
     try:
-        for path in [media, *media.rglob("*")]:
+        for path in [media, *incoming.rglob("*")]:
             if path.lstat().st_uid != uid or path.lstat().st_gid != uid:
                 os.lchown(path, uid, uid)
     except PermissionError:
-        return [
+        return incoming, [
             f"note: cannot give the media to the backend's user: sudo chown -R {uid}:{uid} {media}"
         ]
-    return []
+    return incoming, []
+
+
+def swap_media(media: Path, incoming: Path, previous: Path) -> None:
+    """Move the media folder's entries into `previous` and those of `incoming` into it. The
+    folder itself stays: the containers mount it. On a failure, every move is undone."""
+    previous.mkdir(mode=0o700, exist_ok=True)
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for source, into in ((media, previous), (incoming, media)):
+            for entry in sorted(source.iterdir()):
+                entry.rename(into / entry.name)
+                moved.append((entry, into / entry.name))
+    except OSError as error:
+        for was, now in reversed(moved):
+            now.rename(was)
+        raise StackError(f"putting the restored media in place failed: {error}") from None
+
+
+def _db_or_fail(site: Compose | Swarm, script: str, doing: str, stdin=None) -> None:
+    result = site.db(script, stdin=stdin, capture_output=True)
+    if result.returncode != 0:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        raise StackError(f"{doing} failed: {' '.join(lines[-3:])[-600:]}")
 
 
 def restore(
@@ -476,10 +572,17 @@ def restore(
     facts = verify(folder)
     said, secrets = settle_env(app, folder, take_env)
     media = cli.data_folders(stack, app)[0]
+    previous = beside(media, "before-restore")
+    if previous.exists():
+        raise StackError(
+            f"{previous} is left from a restore that did not finish: it holds the media from "
+            "before it. Move it away (or delete it), then restore again"
+        )
     site = target(stack, app)
     site.start_db()
     rows = tables_with_rows(site)
-    media_there = media.is_dir() and any(media.iterdir())
+    media.mkdir(parents=True, exist_ok=True)
+    media_there = any(media.iterdir())
     if (rows or media_there) and not replace:
         holds = (
             [f"rows in {', '.join(rows[:5])}" + (" ..." if len(rows) > 5 else "")] if rows else []
@@ -489,29 +592,53 @@ def restore(
             f"the deployment already holds data ({'; '.join(holds)}): add --replace to "
             "replace it (it is backed up first), or restore into a fresh deployment"
         )
+    print(f"Restoring {folder} (of {facts.get('project')}, {facts.get('created')})", flush=True)
+    unchanged = "nothing changed: the site serves as before"
+    start = time.monotonic()
+    incoming = beside(media, "restoring")
+    try:
+        incoming, note = unpack_media(folder / MEDIA, media)
+        with (folder / DATABASE).open("rb") as dump:
+            _db_or_fail(site, PREPARE, "restoring the database (pg_restore)", stdin=dump)
+    except BaseException as error:
+        shutil.rmtree(incoming, ignore_errors=True)
+        site.db(_drop(RESTORING), capture_output=True)
+        if isinstance(error, StackError):
+            raise StackError(f"{error}; {unchanged}") from None
+        raise
+    said += note
     if rows or media_there:
         said += [f"Backed up the data it replaces first: {backup(stack, app, prune=False)[0]}"]
     if secrets:
-        said += take_secrets(app, secrets)
-    print(f"Restoring {folder} (of {facts.get('project')}, {facts.get('created')})", flush=True)
-    start = time.monotonic()
+        said += take_secrets(app, secrets, media.parent / BACKUPS)
+    prepared, stopped = time.monotonic() - start, time.monotonic()
+    print("Stopping what writes, switching to the restored data", flush=True)
     site.stop_writers()
-    site.start_db()  # again: a .env taken from the backup may change it
-    with (folder / DATABASE).open("rb") as dump:
-        result = site.db(RECREATE, stdin=dump, capture_output=True)
-    if result.returncode != 0:
-        raise StackError(
-            f"restoring the database failed: {result.stderr.decode(errors='replace')[-800:]}"
-            f"; the services are stopped: fix that, then run the restore again with --replace"
-        )
-    said += restore_media(folder / MEDIA, media)
-    restored = time.monotonic() - start
-    print("Starting the services", flush=True)
-    site.start()
-    seconds = time.monotonic() - start
+    try:
+        _db_or_fail(site, SWITCH, "switching to the restored database")
+        try:
+            swap_media(media, incoming, previous)
+            site.start()
+        except StackError as error:
+            print(f"{error}: putting the data before back", file=sys.stderr, flush=True)
+            site.stop_writers()
+            swap_media(media, previous, incoming)
+            _db_or_fail(site, SWITCH_BACK, "switching back to the database before")
+            raise StackError(f"{error}; the data before is back") from None
+    except StackError:
+        site.start()
+        site.db(_drop(RESTORING), capture_output=True)
+        shutil.rmtree(incoming, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            previous.rmdir()  # unless putting the media back failed: then it holds them
+        raise
+    seconds, stopped = time.monotonic() - start, time.monotonic() - stopped
+    _db_or_fail(site, _drop(REPLACED), "removing the database before the restore")
+    shutil.rmtree(previous)
+    shutil.rmtree(incoming)
     said.append(
-        f"Restored {folder} in {seconds:.1f} s ({restored:.1f} s to stop what writes and put "
-        f"the data back, {seconds - restored:.1f} s to start again); the site is up"
+        f"Restored {folder} in {seconds:.1f} s ({prepared:.1f} s to unpack and restore beside"
+        f" the site, {stopped:.1f} s to switch with what writes stopped); the site is up"
     )
     return said
 

@@ -19,11 +19,13 @@ def data_folders(stack: Path, app: Path) -> list[Path]:
     <name> the compose project (COMPOSE_PROJECT_NAME there, else the slug, as in compose)."""
     env = dotenv.read_env(app)
     root = env.get("DATA_ROOT", "")
-    if not os.path.isabs(root):
+    if not os.path.isabs(root) or ".." in Path(root).parts:
         raise StackError(
-            f"DATA_ROOT in {app / dotenv.ENV} must be an absolute path, e.g. DATA_ROOT=/data"
+            f"DATA_ROOT={root!r} in {app / dotenv.ENV}: give an absolute path without '..', "
+            "e.g. DATA_ROOT=/data"
         )
-    return [Path(root) / images.project(stack, env) / name for name in ("media", "logs")]
+    name = images.project(stack, env, str(app / dotenv.ENV))
+    return [Path(root) / name / folder for folder in ("media", "logs")]
 
 
 def create_data_folders(stack: Path, app: Path) -> list[str]:

@@ -9,6 +9,7 @@ never the app's code (that reaches the containers by bind mount) and nothing beh
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,8 @@ from .errors import StackError
 SERVICES = ("backend", "frontend", "caddy")
 # The backend's user: it owns the uploads on the host, so the data folders are chowned to it.
 BACKEND_UID = 10001
+# A compose project's name, as compose accepts it.
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 APP_PACKAGES = {
     "backend": ("backend/requirements-app.lock", ""),
     "frontend": ("frontend/package-app.json", "{}\n"),
@@ -32,10 +35,18 @@ def version(stack: Path) -> str:
     return str(read_answers(stack).get("_commit") or "dev")
 
 
-def project(stack: Path, env: dict[str, str]) -> str:
-    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values, else the slug
-    (the `name:` of the compose file). Its images, volumes and data folders carry it."""
-    return env.get("COMPOSE_PROJECT_NAME") or str(read_answers(stack)["slug"])
+def project(stack: Path, env: dict[str, str], where: str = "the app's .env") -> str:
+    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values (`where`), else
+    the slug (the `name:` of the compose file). Its images, volumes and data folders carry it,
+    so it is checked before any path is built from it."""
+    slug = str(read_answers(stack)["slug"])
+    name = env.get("COMPOSE_PROJECT_NAME") or slug
+    if not PROJECT_NAME.fullmatch(name):
+        raise StackError(
+            f"COMPOSE_PROJECT_NAME={name!r} in {where}: give a name compose accepts, lowercase "
+            f"letters, digits, - and _ (a letter or digit first), e.g. COMPOSE_PROJECT_NAME={slug}"
+        )
+    return name
 
 
 def tags(stack: Path, app: Path | None = None) -> dict[str, str]:

@@ -17,13 +17,13 @@ import json
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from . import dotenv, images, links, lock, npmlock
 from .answers import read_answers
+from .archive import extract as unpack
 from .errors import StackError
 
 SERVICES = ("backend", "web", "caddy")
@@ -94,11 +94,7 @@ def export(stack: Path, app: Path, commit: str, folder: Path) -> Path:
     if result.returncode != 0:
         raise StackError(f"git archive of {commit} failed: {result.stderr.decode()[-500:]}")
     tree = folder / "app"
-    with tarfile.open(archive) as tar:
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(tree, filter="data")
-        else:  # Python before 3.12 without the backport: git's own archive
-            tar.extractall(tree)
+    unpack(archive, tree, f"the app at commit {commit[:12]}")
     archive.unlink()
     for in_app, in_stack in links.read_manifest(stack):
         source, target = stack / in_stack, tree / in_app

@@ -33,10 +33,21 @@ class DataFoldersTest(unittest.TestCase):
             [self.data / "staging/media", self.data / "staging/logs"],
         )
 
-    def test_a_relative_data_root_names_the_fix(self):
-        self.env("DATA_ROOT=data\n")
-        with self.assertRaisesRegex(StackError, "must be an absolute path, e.g. DATA_ROOT=/data"):
-            cli.data_folders(self.stack, self.app)
+    def test_a_data_root_that_is_relative_or_climbs_names_the_key_and_the_file(self):
+        for root in ("data", f"{self.data}/../../etc"):
+            self.env(f"DATA_ROOT={root}\n")
+            wrong = f"^DATA_ROOT='{root}' in {self.app / '.env'}: give an absolute path without"
+            with self.subTest(root), self.assertRaisesRegex(StackError, wrong):
+                cli.data_folders(self.stack, self.app)
+
+    def test_a_project_name_compose_would_refuse_names_the_key_and_the_file(self):
+        for name in ("../../etc", "Shop", "-shop", "shop/x", "shop x"):
+            self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME={name}\n")
+            wrong = f"^COMPOSE_PROJECT_NAME='{name}' in {self.app / '.env'}: give a name compose"
+            with self.subTest(name), self.assertRaisesRegex(StackError, wrong):
+                cli.data_folders(self.stack, self.app)
+        self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME=shop_2-staging\n")
+        self.assertEqual(cli.data_folders(self.stack, self.app)[0].parent.name, "shop_2-staging")
 
     def test_without_the_right_to_chown_the_error_names_the_fix(self):
         denied = mock.patch.object(os, "chown", side_effect=PermissionError)

@@ -61,6 +61,18 @@ class ExportTest(unittest.TestCase):
         self.assertFalse(manage.is_symlink())
         self.assertEqual(manage.read_text(), (STACK / "backend/manage.py").read_text())
 
+    def test_a_committed_link_out_of_the_app_is_refused_before_anything_is_unpacked(self):
+        (self.app / "backend/keys").symlink_to("../../../.ssh")
+        subprocess.run(["git", "add", "--all"], cwd=self.app, check=True)
+        git_commit = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two"]
+        subprocess.run(git_commit, cwd=self.app, check=True)
+        commit = release.commit_of(self.app)
+        folder = Path(tempfile.mkdtemp())
+        wrong = f"backend/keys links outside the app at commit {commit[:12]} \\(to ../../../.ssh"
+        with self.assertRaisesRegex(StackError, wrong):
+            release.export(STACK, self.app, commit, folder)
+        self.assertFalse((folder / "app").exists())
+
     def test_an_unknown_commit_is_refused_naming_the_fix(self):
         with self.assertRaisesRegex(StackError, "no commit 'nope'.*--commit"):
             release.commit_of(self.app, "nope")
