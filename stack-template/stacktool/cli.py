@@ -23,7 +23,8 @@ def data_folders(stack: Path, app: Path) -> list[Path]:
         raise StackError(
             f"DATA_ROOT in {app / dotenv.ENV} must be an absolute path, e.g. DATA_ROOT=/data"
         )
-    return [Path(root) / images.project(stack, env) / name for name in ("media", "logs")]
+    folders = ("media", "logs", "releases")
+    return [Path(root) / images.project(stack, env) / name for name in folders]
 
 
 def create_data_folders(stack: Path, app: Path) -> list[str]:
@@ -92,6 +93,10 @@ def parser() -> argparse.ArgumentParser:
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     job = commands.add_parser(
+        "rollback", help="serve the release before, code and bundle (migrations stay applied)"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job = commands.add_parser(
         "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
     )
     job.add_argument(
@@ -121,6 +126,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = build(stack, args.app)[1]
         elif args.command == "deploy":
             said = deploy.deploy(stack, args.app)
+        elif args.command == "rollback":
+            said = deploy.rollback(stack, args.app)
         elif args.command in backup.COMMANDS:
             said = backup.run(stack, args)
         elif args.command in ("release", "swarm"):
