@@ -113,15 +113,7 @@ def test_a_deploy_whose_frontend_does_not_build_says_so_and_the_old_release_serv
     ), result.stderr
     assert "notDefinedAnywhere" in result.stderr  # the compiler's message
     assert b"without a failed request" in bundle(deployment)
-    run(
-        "git",
-        "commit",
-        "--quiet",
-        "--all",
-        "--message",
-        "A frontend that does not build",
-        cwd=deployment.app,
-    )
+    run("git", "commit", "-qam", "A frontend that does not build", cwd=deployment.app)
     survives_crash_and_restart(deployment, "a frontend that does not build", "2")
     assert b"without a failed request" in bundle(deployment)
     run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=deployment.app)
@@ -274,7 +266,9 @@ def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_app
         deploy_seconds["make deploy"] = time.monotonic() - start
 
     assert measured(deployment, "the fixed deploy", fixed, "3") == 0
-    record_timing("[releases] make deploy (the fixed one)", deploy_seconds["make deploy"])
+    record_timing(
+        "[releases] make deploy, the command (the fixed one)", deploy_seconds["make deploy"]
+    )
 
 
 def test_the_seeds_restart_serves_new_code_only_when_it_needs_no_migration(deployment):
@@ -317,7 +311,7 @@ def test_make_rollback_serves_the_release_before_code_and_bundle(deployment):
         seconds["make rollback"] = time.monotonic() - start
 
     assert measured(deployment, "make rollback", rollback, "4") == 0
-    record_timing("[releases] make rollback", seconds["make rollback"])
+    record_timing("[releases] make rollback, the command", seconds["make rollback"])
     print(result.stdout)
     assert "Migrations are not reversed" in result.stdout
     assert bundle(deployment) != before and b"Served after a restart" not in bundle(deployment)
@@ -625,19 +619,38 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
         )
         assert run("make", "deploy", cwd=app, check=False).returncode != 0
 
-        shared_bridge = Path("/sys/class/net/docker0").exists()
-        stop_engine(own_engine["engine"])
-        start = time.monotonic()
-        own_engine["engine"] = start_engine()
-        assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 was deleted"
-        wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
-        record_timing(
-            "[operations] engine restart: engine up to site serving", time.monotonic() - start
-        )
-        assert title in [note["title"] for note in moved.json("/api/notes/")]
+        def restart_engine(name: str) -> None:
+            shared_bridge = Path("/sys/class/net/docker0").exists()
+            with Load(moved) as load:
+                time.sleep(1)
+                start = time.monotonic()
+                stop_engine(own_engine["engine"])
+                own_engine["engine"] = start_engine()
+                up = time.monotonic()
+                assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 deleted"
+                wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
+                record_timing(
+                    f"[operations] engine restart ({name}): up to serving", time.monotonic() - up
+                )
+                time.sleep(1)
+                report(f"engine restart ({name})", load, load.since(start))
+            assert title in [note["title"] for note in moved.json("/api/notes/")]
+            states = {c["Service"]: c["State"] for c in moved.containers()}
+            assert {states[s] for s in SERVICES} == {"running"}, states
+
+        restart_engine("after a deploy of code that does not load")
         assert (serving(moved), bundle(moved)) == (release, page)
-        states = {c["Service"]: c["State"] for c in moved.containers()}
-        assert {states[s] for s in SERVICES} == {"running"}, states
+
+        # A migration pulled without make deploy (or one that failed part-way): after another
+        # restart the release before still serves, and the backend's log says why.
+        run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=app)
+        last = sorted((app / "backend/notes/migrations").glob("0*.py"))[-1].stem
+        migration(app, "0099_waits", last, "SELECT 1")
+        commit_code(app, "10", "A migration not applied yet")
+        restart_engine("after a pull that needs a migration")
+        assert (serving(moved), bundle(moved)) == (release, page)
+        logs = moved.compose("logs", "--no-color", "backend").stdout
+        assert "needs migrations (notes.0099_waits)" in logs, logs[-3000:]
     finally:
         print(moved.down())
         run(deployment.stack / "stack", "install", "--app", deployment.app, check=False)

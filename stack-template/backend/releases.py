@@ -197,6 +197,8 @@ def serve() -> int:
         folder = copy_checkout(checkout)
         try:
             left = pending(folder)
+            if not left or serving is None:
+                collect_static(folder, "--verbosity", "0")
         except Refused as why:
             if serving is None:
                 say(f"no release yet: serving the checkout's code although {why}")
@@ -213,14 +215,14 @@ def serve() -> int:
                 f"{serving.name} keeps serving until `make deploy` applies them"
             )
             return 0
-        result = django(folder, MANAGE, "collectstatic", "--noinput", "--verbosity", "0")
-        if result.returncode != 0 and serving is not None:
-            shutil.rmtree(folder)
-            say(f"collectstatic failed for the new code: release {serving.name} keeps serving")
-            return 0
         release = switch(folder)
         say(f"serving release {release.name}, the checkout's code")
         return 0
+
+
+def collect_static(folder: Path, *options: str) -> None:
+    if django(folder, MANAGE, "collectstatic", "--noinput", *options).returncode != 0:
+        raise Refused("its collectstatic failed (its output above)")
 
 
 def deploy() -> int:
@@ -239,17 +241,14 @@ def deploy() -> int:
         folder = copy_checkout(digest(CHECKOUT))
         try:
             left = pending(folder)
+            if django(folder, MANAGE, "migrate", "--noinput").returncode != 0:
+                fail_migrations(folder, left, before)
+                shutil.rmtree(folder)
+                return 1
+            collect_static(folder)
         except Refused as why:
             shutil.rmtree(folder)
             print(f"error: the new code cannot serve, {why}\n{before}; fix it and deploy again")
-            return 1
-        if django(folder, MANAGE, "migrate", "--noinput").returncode != 0:
-            fail_migrations(folder, left, before)
-            shutil.rmtree(folder)
-            return 1
-        if django(folder, MANAGE, "collectstatic", "--noinput").returncode != 0:
-            shutil.rmtree(folder)
-            print(f"error: collectstatic failed (its output above); {before}")
             return 1
         release = switch(folder)
         say(f"release {release.name} serves")
