@@ -30,7 +30,7 @@ from deployments import (
     set_env,
     unique_project,
 )
-from helpers import edit, read_env, record_timing, run, wait_for
+from helpers import edit, read_env, readme_blocks, record_timing, run, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -305,9 +305,12 @@ def test_make_rollback_serves_the_release_before_code_and_bundle(deployment):
     start = time.monotonic()
     seconds = {}
 
+    (command,) = readme_blocks(deployment.app / "README.md", "Rolling back")[0]
+    assert command == "make rollback"
+
     def rollback():
         nonlocal result
-        result = run("make", "rollback", cwd=deployment.app)
+        result = run(*command.split(), cwd=deployment.app)
         seconds["make rollback"] = time.monotonic() - start
 
     assert measured(deployment, "make rollback", rollback, "4") == 0
