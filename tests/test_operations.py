@@ -30,7 +30,7 @@ from deployments import (
     set_env,
     unique_project,
 )
-from helpers import edit, read_env, record_timing, run, wait_for
+from helpers import edit, read_env, readme_blocks, record_timing, run, wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -41,6 +41,7 @@ SERVICES = ("caddy", "backend", "frontend", "db")
 def deployment(template, tmp_path_factory):
     base = tmp_path_factory.mktemp("operations") / "ops e2e"
     with deployment_of(template, base, "operations", app_packages=False) as deployment:
+        set_env(deployment.app / ".env", RELEASE_KEEP="3")  # read by each deploy's containers
         yield deployment
 
 
@@ -112,11 +113,221 @@ def test_a_deploy_whose_frontend_does_not_build_says_so_and_the_old_release_serv
     ), result.stderr
     assert "notDefinedAnywhere" in result.stderr  # the compiler's message
     assert b"without a failed request" in bundle(deployment)
+    run("git", "commit", "-qam", "A frontend that does not build", cwd=deployment.app)
+    survives_crash_and_restart(deployment, "a frontend that does not build", "2")
+    assert b"without a failed request" in bundle(deployment)
+    run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=deployment.app)
 
     home.write_text(good)  # fixed: the next deploy serves it
     run("make", "deploy", cwd=deployment.app)
     assert b"without a failed request" in bundle(deployment)
     assert inspect(container_of(deployment, "frontend"))["State"]["Running"]
+
+
+# ---- Releases: what serves is a copy of code that could serve -------------------------------
+
+
+def serving(deployment) -> str | None:
+    """The release of the backend's code that answers (its health's "release")."""
+    answer = health(deployment)
+    return None if answer is None else answer.get("release", "1")
+
+
+def commit_code(app: Path, release: str, message: str, edits=()) -> None:
+    """New backend code, committed as `git pull` brings it: health says `release`."""
+    views = app / "backend/core/views.py"
+    views.write_text(
+        re.sub(
+            r'body = \{"status": "ok".*\}',
+            f'body = {{"status": "ok", "release": "{release}"}}',
+            views.read_text(),
+        )
+    )
+    for path, old, new in edits:
+        edit(app / path, old, new)
+    run("git", "add", "--all", cwd=app)
+    run("git", "commit", "--quiet", "--message", message, cwd=app)
+
+
+def measured(deployment, name: str, action, release: str, timeout: float = 180) -> int:
+    """Run `action` under load until release `release` serves the API and the home page;
+    record the seconds and the failed requests; return how many failed."""
+    with Load(deployment) as load:
+        time.sleep(1)
+        start = time.monotonic()
+        action()
+        wait_for(
+            lambda: serving(deployment) == release and served(deployment),
+            f"{name}: release {release}",
+            timeout,
+        )
+        seconds = time.monotonic() - start
+        time.sleep(1)
+        during = load.since(start)
+    report(name, load, during)
+    failed = len([o for o in during if o.status == 0 or o.status >= 500])
+    record_timing(f"[releases] {name}", seconds)
+    record_timing(f"[releases] {name}: failed requests", failed, " req")
+    return failed
+
+
+def kill_backend(deployment) -> None:
+    """A crash: SIGKILL of the backend's main process (the restart policy applies)."""
+    container = container_of(deployment, "backend")
+    pid = inspect(container)["State"]["Pid"]
+    run("kill", "-9", str(pid))
+
+    def restarted() -> bool:
+        state = inspect(container)["State"]
+        return state["Running"] and state["Pid"] != pid
+
+    wait_for(restarted, "the engine to restart the backend", 60)
+
+
+def survives_crash_and_restart(deployment, name: str, release: str) -> None:
+    """After a failed deploy: a crash of the backend, then `docker compose restart` (the
+    seed's), each bring back release `release`."""
+    measured(deployment, f"{name}, then SIGKILL backend", lambda: kill_backend(deployment), release)
+    restart = lambda: run("docker", "compose", "restart", cwd=deployment.app)  # noqa: E731
+    measured(deployment, f"{name}, then compose restart", restart, release)
+
+
+def test_a_deploy_of_code_that_does_not_import_changes_nothing_that_serves(deployment):
+    good = run("git", "rev-parse", "HEAD", cwd=deployment.app).stdout.strip()
+    commit_code(
+        deployment.app,
+        "3",
+        "Code that does not import",
+        [
+            (
+                "backend/core/views.py",
+                "import logging\n",
+                "import logging\nimport not_a_module_anywhere\n",
+            )
+        ],
+    )
+    result = None
+
+    def deploy():
+        nonlocal result
+        result = run("make", "deploy", cwd=deployment.app, check=False)
+
+    assert measured(deployment, "deploy of code that does not import", deploy, "2") == 0
+    assert result.returncode != 0
+    assert "the new code cannot serve" in result.stdout + result.stderr, result.stdout
+    assert "not_a_module_anywhere" in result.stdout + result.stderr
+    survives_crash_and_restart(deployment, "code that does not import", "2")
+    logs = deployment.compose("logs", "--no-color", "backend").stdout
+    assert "the checkout's new code cannot serve" in logs, logs[-3000:]
+    run("git", "reset", "--quiet", "--hard", good, cwd=deployment.app)
+
+
+def migration(app: Path, name: str, after: str, sql: str) -> str:
+    """A migration of the notes app that runs `sql`; returns its name."""
+    text = (
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f'    dependencies = [("notes", "{after}")]\n'
+        f'    operations = [migrations.RunSQL("{sql}", migrations.RunSQL.noop)]\n'
+    )
+    (app / f"backend/notes/migrations/{name}.py").write_text(text)
+    return name
+
+
+def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_applied(deployment):
+    app = deployment.app
+    migration(app, "0002_marker", "0001_initial", "CREATE TABLE notes_deploy_marker (id integer)")
+    migration(app, "0003_step", "0002_marker", "SELECT 1 / 0")
+    commit_code(app, "3", "A migration that fails")
+    result = None
+
+    def deploy():
+        nonlocal result
+        result = run("make", "deploy", cwd=app, check=False)
+
+    assert measured(deployment, "deploy of a failing migration", deploy, "2") == 0
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "division by zero" in said, said
+    assert (
+        "Applied before it, and not reversed: notes.0002_marker; not applied: notes.0003_step"
+        in said
+    ), said
+    survives_crash_and_restart(deployment, "a failing migration", "2")
+
+    # Fixed: the next deploy applies what is left, under load.
+    migration(app, "0003_step", "0002_marker", "SELECT 1")
+    commit_code(app, "3", "The migration fixed")
+    start = time.monotonic()
+    deploy_seconds = {}
+
+    def fixed():
+        run("make", "deploy", cwd=app)
+        deploy_seconds["make deploy"] = time.monotonic() - start
+
+    assert measured(deployment, "the fixed deploy", fixed, "3") == 0
+    record_timing(
+        "[releases] make deploy, the command (the fixed one)", deploy_seconds["make deploy"]
+    )
+
+
+def test_the_seeds_restart_serves_new_code_only_when_it_needs_no_migration(deployment):
+    """`git pull && docker compose restart`: code with a new migration waits for make
+    deploy (the backend's log says so); code without one serves at once."""
+    app = deployment.app
+    migration(app, "0004_pending", "0003_step", "SELECT 1")
+    commit_code(app, "4", "A new migration, pulled")
+    restart = lambda: run("docker", "compose", "restart", cwd=app)  # noqa: E731
+    measured(deployment, "git pull of a migration, then compose restart", restart, "3")
+    logs = deployment.compose("logs", "--no-color", "backend").stdout
+    assert "needs migrations (notes.0004_pending)" in logs, logs[-3000:]
+    assert "keeps serving until `make deploy` applies them" in logs
+    measured(
+        deployment,
+        "a pending migration, then SIGKILL backend",
+        lambda: kill_backend(deployment),
+        "3",
+    )
+    deploy = lambda: run("make", "deploy", cwd=app)  # noqa: E731
+    assert measured(deployment, "make deploy of the pulled migration", deploy, "4") == 0
+
+    heading = f"Served after a restart {time.time_ns()}"
+    commit_code(app, "5", "Code only", [("frontend/src/pages/Home.tsx", "<h1>", f"<h1>{heading}")])
+    measured(deployment, "git pull of code only, then compose restart", restart, "5")
+    wait_for(lambda: heading.encode() in bundle(deployment), "the new bundle", 180)
+
+
+def test_make_rollback_serves_the_release_before_code_and_bundle(deployment):
+    """From release 5 (served by the seed's restart) back to release 4, under load; a crash
+    afterwards keeps the release rolled back to."""
+    before = bundle(deployment)
+    result = None
+    start = time.monotonic()
+    seconds = {}
+
+    (command,) = readme_blocks(deployment.app / "README.md", "Rolling back")[0]
+    assert command == "make rollback"
+
+    def rollback():
+        nonlocal result
+        result = run(*command.split(), cwd=deployment.app)
+        seconds["make rollback"] = time.monotonic() - start
+
+    assert measured(deployment, "make rollback", rollback, "4") == 0
+    record_timing("[releases] make rollback, the command", seconds["make rollback"])
+    print(result.stdout)
+    assert "Migrations are not reversed" in result.stdout
+    assert bundle(deployment) != before and b"Served after a restart" not in bundle(deployment)
+    measured(deployment, "after a rollback, SIGKILL backend", lambda: kill_backend(deployment), "4")
+
+    store = Path(read_env(deployment.app / ".env")["DATA_ROOT"]) / deployment.project / "releases"
+    kept = sorted(p.name for p in store.iterdir() if p.name[0] != "." and p.name != "current")
+    code = run("du", "-sk", store / kept[-1]).stdout.split()[0]
+    www = deployment.compose("exec", "-T", "frontend", "du", "-skL", "/srv/www/current").stdout
+    record_timing("[releases] disk of a release: backend code", int(code), " KiB")
+    record_timing("[releases] disk of a release: frontend bundle", int(www.split()[0]), " KiB")
+    print(f"releases kept: {kept}")
+    assert len(kept) < 6, "six releases were made, RELEASE_KEEP=3 for deploys, 5 for starts"
 
 
 def test_migrations_run_once_per_deploy_not_per_backend_start(deployment):
@@ -397,19 +608,52 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
         moved.up()
         title = f"Kept across an engine restart {time.time_ns()}"
         moved.json("/api/notes/", {"title": title, "body": ""}, 201)
-
-        shared_bridge = Path("/sys/class/net/docker0").exists()
-        stop_engine(own_engine["engine"])
-        start = time.monotonic()
-        own_engine["engine"] = start_engine()
-        assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 was deleted"
-        wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
-        record_timing(
-            "[operations] engine restart: engine up to site serving", time.monotonic() - start
+        # A deploy that failed: the checkout's backend does not import, its frontend does
+        # not build. After the restart both serve what they served before.
+        release, page = serving(moved), bundle(moved)
+        commit_code(
+            app,
+            "9",
+            "Neither part can serve",
+            [
+                ("backend/core/views.py", "import logging\n", "import logging\nimport gone\n"),
+                ("frontend/src/pages/Home.tsx", "<h1>", "<h1>{notDefinedAnywhere}"),
+            ],
         )
-        assert title in [note["title"] for note in moved.json("/api/notes/")]
-        states = {c["Service"]: c["State"] for c in moved.containers()}
-        assert {states[s] for s in SERVICES} == {"running"}, states
+        assert run("make", "deploy", cwd=app, check=False).returncode != 0
+
+        def restart_engine(name: str) -> None:
+            shared_bridge = Path("/sys/class/net/docker0").exists()
+            with Load(moved) as load:
+                time.sleep(1)
+                start = time.monotonic()
+                stop_engine(own_engine["engine"])
+                own_engine["engine"] = start_engine()
+                up = time.monotonic()
+                assert Path("/sys/class/net/docker0").exists() == shared_bridge, "docker0 deleted"
+                wait_for(lambda: health(moved) is not None and served(moved), "the site", 300)
+                record_timing(
+                    f"[operations] engine restart ({name}): up to serving", time.monotonic() - up
+                )
+                time.sleep(1)
+                report(f"engine restart ({name})", load, load.since(start))
+            assert title in [note["title"] for note in moved.json("/api/notes/")]
+            states = {c["Service"]: c["State"] for c in moved.containers()}
+            assert {states[s] for s in SERVICES} == {"running"}, states
+
+        restart_engine("after a deploy of code that does not load")
+        assert (serving(moved), bundle(moved)) == (release, page)
+
+        # A migration pulled without make deploy (or one that failed part-way): after another
+        # restart the release before still serves, and the backend's log says why.
+        run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=app)
+        last = sorted((app / "backend/notes/migrations").glob("0*.py"))[-1].stem
+        migration(app, "0099_waits", last, "SELECT 1")
+        commit_code(app, "10", "A migration not applied yet")
+        restart_engine("after a pull that needs a migration")
+        assert (serving(moved), bundle(moved)) == (release, page)
+        logs = moved.compose("logs", "--no-color", "backend").stdout
+        assert "needs migrations (notes.0099_waits)" in logs, logs[-3000:]
     finally:
         print(moved.down())
         run(deployment.stack / "stack", "install", "--app", deployment.app, check=False)

@@ -1,5 +1,7 @@
 #!/bin/sh
 # Backend container entrypoint: migrate | web | dev | worker | beat | any command.
+# What serves is a release (releases.py): a copy of the app's code that could serve when it
+# was made, so a restart never serves code that cannot load.
 set -eu
 
 stack_dir=/opt/stack
@@ -47,16 +49,18 @@ PY
 
 case "${1:-web}" in
     migrate)
-        # The compose service `migrate`: once per deploy, before the web service starts.
+        # The compose service `migrate`: a release of the checkout, migrated, served from now
+        # on (./stack deploy, or the first start); before the web service starts.
         django_package >/dev/null
         wait_for_db
-        python "$stack_dir/manage.py" migrate --noinput
-        exec python "$stack_dir/manage.py" collectstatic --noinput
+        exec python "$stack_dir/releases.py" deploy
         ;;
     web)
-        package=$(django_package)
+        django_package >/dev/null
         wait_for_db
-        exec gunicorn --config "$stack_dir/gunicorn.conf.py" "$package.wsgi:application"
+        python "$stack_dir/releases.py" serve
+        export PYTHONPATH="$stack_dir"
+        exec gunicorn --config "$stack_dir/gunicorn.conf.py" release_wsgi:application
         ;;
     dev)
         # Development mode (docker-compose.dev.yml): reloads on every change of the code.
@@ -65,10 +69,14 @@ case "${1:-web}" in
         ;;
     worker)
         package=$(django_package)
+        PYTHONPATH=$(python "$stack_dir/releases.py" current)
+        export PYTHONPATH
         exec celery -A "$package" worker --loglevel=INFO
         ;;
     beat)
         package=$(django_package)
+        PYTHONPATH=$(python "$stack_dir/releases.py" current)
+        export PYTHONPATH
         exec celery -A "$package" beat --loglevel=INFO --schedule=/tmp/celerybeat-schedule
         ;;
     *)

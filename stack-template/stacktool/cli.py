@@ -25,7 +25,7 @@ def data_folders(stack: Path, app: Path) -> list[Path]:
             "e.g. DATA_ROOT=/data"
         )
     name = images.project(stack, env, str(app / dotenv.ENV))
-    return [Path(root) / name / folder for folder in ("media", "logs")]
+    return [Path(root) / name / folder for folder in ("media", "logs", "releases")]
 
 
 def create_data_folders(stack: Path, app: Path) -> list[str]:
@@ -116,6 +116,10 @@ def parser() -> argparse.ArgumentParser:
     )
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     job = commands.add_parser(
+        "rollback", help="serve the release before, code and bundle (migrations stay applied)"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job = commands.add_parser(
         "lock", help="pin and hash the backend's packages: the stack's, or with --app the app's"
     )
     job.add_argument(
@@ -152,7 +156,7 @@ def prerequisites(stack: Path, args: argparse.Namespace) -> None:
         if args.app is not None or args.command not in STACK_ALONE:
             args.app = checked
     # The commands that run Docker; `install` does without --app (it builds the images).
-    if args.command in ("build", "deploy", "release", "swarm", *backup.COMMANDS) or (
+    if args.command in ("build", "deploy", "rollback", "release", "swarm", *backup.COMMANDS) or (
         args.command == "install" and args.app is None
     ):
         images.docker_on_path()
@@ -178,6 +182,8 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
             said = build(stack, args.app)[1]
         elif args.command == "deploy":
             said = deploy.deploy(stack, args.app)
+        elif args.command == "rollback":
+            said = deploy.rollback(stack, args.app)
         elif args.command in backup.COMMANDS:
             said = backup.run(stack, args)
         elif args.command in ("release", "swarm"):

@@ -1,11 +1,16 @@
-"""`./stack deploy`: the app code that `git pull` brought, served without a failed request.
+"""`./stack deploy` and `./stack rollback`: the app's code that `git pull` brought, served
+without a failed request, and back.
 
-In order: the one-shot `migrate` service (migrations and collectstatic, once); a graceful
-reload of gunicorn (SIGHUP to its master: new workers load the new code, the old ones
-finish their requests; the listening socket never closes); a restart of the Celery worker
-and beat when they run; a new frontend release built beside the one being served, then
-switched to atomically (the frontend container's build.sh). Caddy and the database keep
-running.
+What serves is a release (the backend's releases.py): a copy of the app's code, in
+$DATA_ROOT/<deployment>/releases, made only of code that can serve, and the frontend bundle
+built with it. A deploy, in order: the frontend bundle, built beside the one being served
+(a one-off frontend container: the frontend's build.sh); the one-shot `migrate` service
+(copies the checkout into a new release, checks that it loads, migrates, collects the static
+files, then points `current` at it); a graceful reload of gunicorn (SIGHUP to its master: new
+workers load the new release, the old ones finish their requests; the listening socket never
+closes); a restart of the Celery worker and beat when they run; the new bundle served. A step
+that fails stops the deploy with nothing that serves changed. Caddy and the database keep
+running. A rollback points `current` at the release before and serves its bundle, the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +40,6 @@ HEALTH = (
     "import urllib.request; "
     "urllib.request.urlopen('http://127.0.0.1:8000/api/health/', timeout=4).read()"
 )
-FRONTEND_BUILD_TIMEOUT = 600  # seconds
 BACKEND_RELOAD_TIMEOUT = 120
 
 
@@ -64,31 +68,20 @@ class Compose:
             )
         return result.stdout or ""
 
+    def call(self, *args: str) -> subprocess.CompletedProcess:
+        """The command's result, its output captured, whatever its exit code."""
+        command = ["docker", "compose", "-f", COMPOSE_FILE, *args]
+        return subprocess.run(command, cwd=self.app, capture_output=True, text=True, check=False)
+
     def running(self) -> set[str]:
         return set(self.run("ps", "--status", "running", "--services").split())
 
-    def inspect(self, service: str) -> dict:
-        """`docker inspect` of the service's container ({} when it has none)."""
-        container = self.run("ps", "--all", "--quiet", service).strip()
-        if not container:
-            return {}
-        command = ["docker", "inspect", container]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        return json.loads(result.stdout)[0] if result.returncode == 0 else {}
 
-    def state(self, service: str) -> str:
-        """running, restarting, exited, ..."""
-        return self.inspect(service).get("State", {}).get("Status", "")
-
-    def restarts(self, service: str) -> int:
-        """How often the engine restarted the service's container (after it failed)."""
-        return self.inspect(service).get("RestartCount", 0)
-
-
-def deploy(stack: Path, app: Path | None) -> list[str]:
+def running_site(stack: Path, app: Path | None) -> tuple[Compose, set[str]]:
+    """The app's compose project, refused unless its site runs."""
     app = app or links.linked_app(stack)
     if app is None:
-        raise StackError("no app linked to this stack: deploy one with ./stack deploy --app PATH")
+        raise StackError("no app linked to this stack: name one, e.g. ./stack deploy --app PATH")
     app = Path(app).resolve()
     if not (app / COMPOSE_FILE).exists():
         raise StackError(
@@ -102,17 +95,54 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
             f"not running: {', '.join(sorted(missing))}. A deploy reloads a running site: "
             f"start it first (make up, or docker compose up -d in {app})"
         )
+    return compose, running
+
+
+def deploy(stack: Path, app: Path | None) -> list[str]:
+    compose, running = running_site(stack, app)
     start = time.monotonic()
-    said = []
 
-    print("Migrating (once, before the new code serves)", flush=True)
-    compose.run("run", "--rm", "--no-deps", "-T", "migrate", quiet=False)
+    print("Building the frontend beside the bundle that serves", flush=True)
+    build = compose.call("run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "build")
+    if build.returncode != 0:
+        raise StackError(
+            "the frontend build failed; the site still serves the previous release. Its "
+            f"output:\n{build.stderr.strip()[-3000:]}\nFix the code and deploy again."
+        )
+    bundle = build.stdout.split()[-1]
 
+    print("Making a release of the checkout and migrating (once, before it serves)", flush=True)
+    release = ["-e", "RELEASE_DEPLOY=1", "-e", f"RELEASE_BUNDLE={bundle}"]
+    compose.run("run", "--rm", "--no-deps", "-T", *release, "migrate", quiet=False)
+
+    switch(compose, running, bundle)
+    return [
+        f"Backend reloaded, frontend bundle {bundle} served",
+        f"Deployed {compose.app} in {time.monotonic() - start:.1f}s",
+    ]
+
+
+def rollback(stack: Path, app: Path | None) -> list[str]:
+    compose, running = running_site(stack, app)
+    start = time.monotonic()
+    command = ("exec", "-T", "backend", "python", "/opt/stack/releases.py", "rollback")
+    result = compose.call(*command)
+    if result.returncode != 0:
+        raise StackError((result.stdout.strip() or result.stderr.strip()).removeprefix("error: "))
+    moved = json.loads(result.stdout.strip().splitlines()[-1])
+    switch(compose, running, moved["bundle"])
+    return [
+        f"Rolled back from release {moved['from']} to {moved['to']} (code and frontend bundle "
+        f"{moved['bundle'] or 'unchanged'}) in {time.monotonic() - start:.1f}s",
+        "Migrations are not reversed: the database keeps those of the newer release.",
+    ]
+
+
+def switch(compose: Compose, running: set[str], bundle: str) -> None:
+    """Serve the release `current` points at: gunicorn reloaded, Celery restarted, `bundle`
+    served (when named)."""
     print("Reloading the backend (gunicorn, gracefully)", flush=True)
     old_workers = set(compose.run("exec", "-T", "backend", "python", "-c", WORKERS).split())
-    old_release = compose.run(
-        "exec", "-T", "frontend", "readlink", "/srv/www/current", check=False
-    ).strip()
     # Sent from inside: `docker compose kill -s HUP` would make the engine count the
     # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
     compose.run("exec", "-T", "backend", "python", "-c", RELOAD)
@@ -120,16 +150,9 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
     if celery:
         print(f"Restarting {' and '.join(celery)}", flush=True)
         compose.run("restart", "--no-deps", *celery)
-    print("Building the new frontend release beside the served one", flush=True)
-    compose.run("restart", "--no-deps", "frontend")
-    frontend_restarts = compose.restarts("frontend")
-
+    if bundle:
+        compose.run("run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "serve", bundle)
     wait_for_backend(compose, old_workers)
-    said.append(f"Backend reloaded: new code served after {time.monotonic() - start:.1f}s")
-    release = wait_for_frontend(compose, old_release, frontend_restarts)
-    said.append(f"Frontend {release} served after {time.monotonic() - start:.1f}s")
-    said.append(f"Deployed {app} in {time.monotonic() - start:.1f}s")
-    return said
 
 
 def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
@@ -153,28 +176,3 @@ def _answers(compose: Compose) -> bool:
     except StackError:
         return False
     return True
-
-
-def wait_for_frontend(compose: Compose, old_release: str, restarts: int) -> str:
-    """Until /srv/www/current points at a new release; returns its name. A build that fails
-    exits the container, which the engine then restarts: that is reported."""
-    deadline = time.monotonic() + FRONTEND_BUILD_TIMEOUT
-    while time.monotonic() < deadline:
-        if compose.state("frontend") == "running":
-            current = compose.run(
-                "exec", "-T", "frontend", "readlink", "/srv/www/current", check=False
-            ).strip()
-            if current and current != old_release:
-                return current.rsplit("/", 1)[-1]
-        time.sleep(1)
-        failed = compose.restarts("frontend") > restarts
-        if failed or compose.state("frontend") in ("restarting", "exited"):
-            logs = compose.run("logs", "--tail", "30", "frontend", check=False)
-            raise StackError(
-                "the frontend build failed; the site still serves the previous release "
-                f"({old_release}). Its output:\n{logs}\nFix the code and deploy again."
-            )
-    raise StackError(
-        f"no new frontend release after {FRONTEND_BUILD_TIMEOUT}s: see "
-        "`docker compose logs frontend`; the site still serves the previous release"
-    )

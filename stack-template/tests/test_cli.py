@@ -25,12 +25,16 @@ class DataFoldersTest(unittest.TestCase):
     def test_folders_follow_data_root_and_the_deployment_name(self):
         self.assertEqual(
             cli.data_folders(self.stack, self.app),
-            [self.data / "shop/media", self.data / "shop/logs"],
+            [self.data / "shop/media", self.data / "shop/logs", self.data / "shop/releases"],
         )
         self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME=staging\n")
         self.assertEqual(
             cli.data_folders(self.stack, self.app),
-            [self.data / "staging/media", self.data / "staging/logs"],
+            [
+                self.data / "staging/media",
+                self.data / "staging/logs",
+                self.data / "staging/releases",
+            ],
         )
 
     def test_a_data_root_that_is_relative_or_climbs_names_the_key_and_the_file(self):

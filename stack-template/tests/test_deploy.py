@@ -25,7 +25,7 @@ class DeployTest(unittest.TestCase):
         self.app.mkdir()
 
     def test_without_a_linked_app_it_says_how_to_name_one(self):
-        with self.assertRaisesRegex(StackError, r"deploy one with ./stack deploy --app PATH"):
+        with self.assertRaisesRegex(StackError, r"name one, e.g. ./stack deploy --app PATH"):
             deploy.deploy(self.stack, None)
 
     def test_an_app_without_the_compose_link_is_to_be_linked_first(self):

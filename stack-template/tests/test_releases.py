@@ -1,0 +1,132 @@
+"""The backend's release store (backend/releases.py, run in the backend's container), with
+folders of its own and Django's checks replaced: which release serves after a start, a
+rollback, and which are kept."""
+
+import contextlib
+import importlib.util
+import io
+import os
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+from unittest import mock
+
+spec = importlib.util.spec_from_file_location(
+    "releases", Path(__file__).resolve().parent.parent / "backend/releases.py"
+)
+releases = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(releases)
+
+
+class ReleasesTest(unittest.TestCase):
+    def setUp(self):
+        root = Path(tempfile.mkdtemp())
+        self.checkout, store = root / "app", root / "releases"
+        self.checkout.mkdir()
+        store.mkdir()
+        (self.checkout / "views.py").write_text("release = 1\n")
+        for name, value in {
+            "CHECKOUT": self.checkout,
+            "STORE": store,
+            "CURRENT": store / "current",
+            "BUNDLE": root / "www/current",
+        }.items():
+            patch = mock.patch.object(releases, name, value)
+            patch.start()
+            self.addCleanup(patch.stop)
+        self.env({"RELEASE_KEEP": "3"})
+        self.left = []  # the migrations each check finds left to apply
+        self.check(lambda release: list(self.left))
+
+    def env(self, values):
+        patch = mock.patch.dict(os.environ, values)
+        patch.start()
+        self.addCleanup(patch.stop)
+
+    def check(self, pending):
+        patch = mock.patch.object(releases, "pending", pending)
+        patch.start()
+        self.addCleanup(patch.stop)
+        done = subprocess.CompletedProcess([], 0)
+        patch = mock.patch.object(releases, "django", lambda *args, **kwargs: done)
+        patch.start()
+        self.addCleanup(patch.stop)
+
+    def start(self) -> str:
+        """The backend's start; returns what it said."""
+        said = io.StringIO()
+        with contextlib.redirect_stdout(said):
+            self.assertEqual(releases.serve(), 0)
+        return said.getvalue()
+
+    def commit(self, text: str) -> None:
+        (self.checkout / "views.py").write_text(text)
+
+    def serving(self) -> str:
+        return (releases.current() / "app/views.py").read_text()
+
+    def test_new_code_that_can_serve_serves_at_the_next_start(self):
+        self.start()
+        self.commit("release = 2\n")
+        self.assertIn("the checkout's code", self.start())
+        self.assertEqual(self.serving(), "release = 2\n")
+
+    def test_code_that_cannot_load_leaves_the_release_serving_and_no_trace(self):
+        self.start()
+        self.commit("import gone\n")
+
+        def refuse(release):
+            raise releases.Refused("its code does not load:\nModuleNotFoundError: gone")
+
+        self.check(refuse)
+        self.assertIn("cannot serve: its code does not load", self.start())
+        self.assertEqual(self.serving(), "release = 1\n")
+        self.assertEqual(len(list(releases.STORE.iterdir())), 3)  # release, current, .lock
+
+    def test_code_that_needs_a_migration_waits_for_make_deploy(self):
+        self.start()
+        self.commit("release = 2\n")
+        self.left = ["notes.0002_more"]
+        said = self.start()
+        self.assertIn("needs migrations (notes.0002_more)", said)
+        self.assertIn("keeps serving until `make deploy` applies them", said)
+        self.assertEqual(self.serving(), "release = 1\n")
+
+    def test_a_rollback_serves_the_release_before_and_stays_through_restarts(self):
+        self.start()
+        first = releases.current()
+        self.commit("release = 2\n")
+        with mock.patch.object(releases.time, "gmtime", return_value=(2099, 1, 1) + (0,) * 6):
+            self.start()
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            self.assertEqual(releases.rollback(), 0)
+        self.assertIn(f'"to": "{first.name}"', said.getvalue())
+        self.assertEqual(self.serving(), "release = 1\n")
+        self.start()  # the checkout still holds release 2: it has a release, not served
+        self.assertEqual(self.serving(), "release = 1\n")
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            self.assertEqual(releases.rollback(), 1)
+        self.assertIn("no release before", said.getvalue())
+
+    def test_the_newest_are_kept_and_the_one_that_serves(self):
+        for number in range(5):
+            self.commit(f"release = {number}\n")
+            moment = (2030 + number, 1, 1) + (0,) * 6
+            with mock.patch.object(releases.time, "gmtime", return_value=moment):
+                self.start()
+        self.assertEqual([r.name[:4] for r in releases.releases()], ["2032", "2033", "2034"])
+        releases.point_at(releases.releases()[0])
+        self.env({"RELEASE_KEEP": "1"})
+        releases.prune()
+        self.assertEqual([r.name[:4] for r in releases.releases()], ["2032", "2034"])
+
+    def test_caches_do_not_make_new_code(self):
+        before = releases.digest(self.checkout)
+        (self.checkout / "__pycache__").mkdir()
+        (self.checkout / "__pycache__/views.cpython-312.pyc").write_bytes(b"\0")
+        self.assertEqual(releases.digest(self.checkout), before)
+
+
+if __name__ == "__main__":
+    unittest.main()
