@@ -5,7 +5,9 @@ The `uses` steps are this machine's: the clone is the checkout, a venv of the Py
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -109,3 +111,30 @@ def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, 
     )
     assert failed.returncode == 1
     assert "no commit of" in failed.stderr and "at template version 98.5.0" in failed.stderr
+
+
+ACTION_PIN = re.compile(r"^\s*- uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})  # v\d+\.\d+\.\d+$")
+
+
+def test_ci_workflows_get_a_read_only_token_keep_no_credentials_and_pin_actions(generate):
+    pair = generate()
+    for repo in (pair.app, pair.stack):
+        text = (repo / WORKFLOW).read_text()
+        workflow = yaml.safe_load(text)
+        assert workflow["permissions"] == {"contents": "read"}, repo.name
+        steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+        uses = [line for line in text.splitlines() if "uses:" in line]
+        assert uses and all(ACTION_PIN.match(line) for line in uses), uses
+        checkouts = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+        assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
+        dependabot = yaml.safe_load((repo / ".github/dependabot.yml").read_text())
+        assert "github-actions" in {update["package-ecosystem"] for update in dependabot["updates"]}
+
+
+def test_gitlab_ci_images_get_pinned_to_a_digest_by_renovate(generate):
+    pair = generate(ci_provider="gitlab")
+    for repo in (pair.app, pair.stack):
+        renovate = json.loads((repo / "renovate.json").read_text())
+        assert "gitlabci" in renovate["enabledManagers"]
+        rules = renovate["packageRules"]
+        assert any(r.get("pinDigests") and r["matchManagers"] == ["gitlabci"] for r in rules)
