@@ -111,6 +111,17 @@ def test_health_reports_every_service(deployment):
     assert deployment.json("/api/health/") == expected
 
 
+def test_health_names_its_replica_inside_docker_only(deployment):
+    status, headers, _ = deployment.fetch("/api/health/")
+    assert status == 200 and "X-Replica" not in headers
+    inside = (
+        "import urllib.request as u;"
+        "print(u.urlopen('http://127.0.0.1:8000/api/health/').headers['X-Replica'])"
+    )
+    replica = deployment.compose("exec", "-T", "backend", "python", "-c", inside).stdout.strip()
+    assert replica == deployment.compose("exec", "-T", "backend", "hostname").stdout.strip()
+
+
 def test_admin_login_renders_with_its_css(deployment):
     status, _, page = deployment.fetch("/admin/login/")
     assert status == 200

@@ -189,7 +189,8 @@ def linked_pair(template: Path, base: Path, slug: str, registry: str, **answers)
     )  # fmt: skip
     run(stack / "install.sh", "--app", app, cwd=base)
     url = listen_on_free_ports(app, unique_project(slug))
-    set_env(app / ".env", RELEASE_REGISTRY=registry)
+    # Site.replica() reads X-Replica through Caddy: the setting shows it to requests from outside.
+    set_env(app / ".env", RELEASE_REGISTRY=registry, DJANGO_HEALTH_SHOWS_REPLICA="true")
     run(stack / "install.sh", "--app", app, cwd=base)  # the data folders of that project
     return Site(f"swarm {slug}", app, stack, url, base / "caddy root.crt")
 

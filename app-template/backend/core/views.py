@@ -32,7 +32,8 @@ def checks():
 @require_GET
 def health(request):
     """Report whether the backend can reach its services; no login needed. The header
-    X-Replica names the replica that answers: its container's host name."""
+    X-Replica names the replica that answers (its container's host name) to the operators:
+    requests that did not come through Caddy, which adds X-Forwarded-For to every request."""
     body = {"status": "ok"}
     for name, check in checks().items():
         try:
@@ -43,5 +44,6 @@ def health(request):
         else:
             body[name] = "ok"
     response = JsonResponse(body, status=200 if body["status"] == "ok" else 503)
-    response["X-Replica"] = socket.gethostname()
+    if settings.HEALTH_SHOWS_REPLICA or "HTTP_X_FORWARDED_FOR" not in request.META:
+        response["X-Replica"] = socket.gethostname()
     return response

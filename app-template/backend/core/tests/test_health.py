@@ -1,4 +1,7 @@
+import socket
+
 import pytest
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +21,15 @@ def test_health_answers_plain_http_without_login(client):
     assert response.status_code == 200
 
 
-def test_health_names_the_replica_that_answers(client):
-    # Several backends (Docker Swarm): the host name of the container that answered.
-    import socket
+def test_health_names_the_replica_to_the_operators_only(api_client, settings):
+    # Several backends (Docker Swarm): the host name of the container that answered, for a
+    # request from inside the Docker network; Caddy adds X-Forwarded-For to every request.
+    replica = socket.gethostname()
+    direct = APIClient().get("/api/health/", HTTP_HOST="127.0.0.1:8000")
+    public = api_client.get("/api/health/", HTTP_X_FORWARDED_FOR="203.0.113.7")
 
-    response = client.get("/api/health/", HTTP_HOST="127.0.0.1:8000")
+    assert direct["X-Replica"] == replica
+    assert "X-Replica" not in public
 
-    assert response["X-Replica"] == socket.gethostname()
+    settings.HEALTH_SHOWS_REPLICA = True
+    assert api_client.get("/api/health/", HTTP_X_FORWARDED_FOR="203.0.113.7")["X-Replica"] == replica

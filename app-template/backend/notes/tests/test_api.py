@@ -1,4 +1,7 @@
+import importlib
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
@@ -47,3 +50,14 @@ def test_create_works_for_a_logged_in_admin_without_csrf_token():
     response = client.post("/api/notes/", {"title": "Hello"}, format="json")
 
     assert response.status_code == 201
+
+
+def test_the_browsable_api_is_off_unless_the_env_turns_it_on(api_client, monkeypatch):
+    browsable = "rest_framework.renderers.BrowsableAPIRenderer"
+    browser = "text/html,application/xhtml+xml,*/*;q=0.8"
+    assert api_client.get("/api/notes/", HTTP_ACCEPT=browser)["Content-Type"] == "application/json"
+    assert browsable not in settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"]
+
+    monkeypatch.setenv("DJANGO_BROWSABLE_API", "true")
+    module = importlib.reload(importlib.import_module(settings.SETTINGS_MODULE))
+    assert browsable in module.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"]
