@@ -169,3 +169,19 @@ def test_dev_compose_override_changes_only_what_development_needs(generate):
     (db_port,) = services["db"]["ports"]
     assert db_port["host_ip"] == "127.0.0.1"
     assert {name for name, s in services.items() if s.get("ports")} == {"caddy", "db"}
+
+
+def test_dev_mode_publishes_the_site_on_this_machine_unless_env_says_otherwise(pair_copy):
+    app, _ = pair_copy
+
+    def published() -> set[str]:
+        files = ("-f", "docker-compose.app.yml", "-f", "docker-compose.dev.yml")
+        result = run("docker", "compose", *files, "config", "--format", "json", cwd=app)
+        ports = json.loads(result.stdout)["services"]["caddy"]["ports"]
+        assert {p["target"] for p in ports} == {80, 443}
+        return {p.get("host_ip", "every interface") for p in ports}
+
+    assert published() == {"127.0.0.1"}
+    env = app / ".env"
+    env.write_text(env.read_text().replace("DEV_ADDRESS=127.0.0.1", "DEV_ADDRESS=0.0.0.0"))
+    assert published() == {"0.0.0.0"}
