@@ -1,6 +1,7 @@
 """What the site shows the world: its security headers (HSTS decided by Caddy alone, for a
-real domain only; a Content-Security-Policy that the SPA, the admin and DRF's browsable API
-pass in Chromium), a configurable admin path, /robots.txt, and Lighthouse's four scores."""
+real domain only; a Content-Security-Policy that the SPA, the admin and the API pass in
+Chromium; uploads that run no script), a configurable admin path, /robots.txt, and
+Lighthouse's four scores."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from deployments import CHROMIUM, browser_page, deployment_of, set_env, trusting_home
-from helpers import ROOT, free_port, record_timing, run, tool, wait_for
+from helpers import ROOT, free_port, read_env, record_timing, run, tool, wait_for
 from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import Page, Response
 
@@ -256,6 +257,45 @@ def test_spa_admin_and_api_pass_the_csp_in_chromium(deployment, browser_home, ad
         page.wait_for_function("window.cspViolations.length > 0")
         assert page.evaluate("window.ran") is None
         assert page.evaluate("window.cspViolations")[0].startswith("script-src-elem blocked inline")
+
+
+UPLOADS = {  # files someone could upload, each trying to act as the site
+    "page.html": '<script>localStorage.setItem("upload", "page.html ran")</script>',
+    "drawing.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>'
+        'localStorage.setItem("upload", "drawing.svg ran")</script></svg>'
+    ),
+    "noext": '<script>localStorage.setItem("upload", "noext ran")</script>',
+}
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_uploaded_page_or_svg_runs_no_script_on_the_sites_origin(deployment, browser_home):
+    """Files in the media folder (an admin FileField, an upload feature) are sandboxed, never
+    sniffed, and the types that can carry script are downloads: opened in Chromium, none
+    writes to the site's storage."""
+    env = read_env(deployment.app / ".env")
+    media = Path(env["DATA_ROOT"]) / deployment.project / "media"
+    for name, content in UPLOADS.items():
+        (media / name).write_text(content)
+    (media / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    for name in (*UPLOADS, "photo.png"):
+        status, headers, _ = deployment.fetch(f"/media/{name}")
+        assert status == 200, name
+        assert headers["Content-Security-Policy"] == "default-src 'none'; sandbox", name
+        assert headers["X-Content-Type-Options"] == "nosniff", name
+        expected = None if name == "photo.png" else "attachment"
+        assert headers.get("Content-Disposition") == expected, name
+    with browser_page(browser_home) as page:
+        for name in UPLOADS:
+            try:
+                goto(page, f"{deployment.url}/media/{name}")
+                page.wait_for_load_state("load")
+            except BrowserError as error:
+                assert "Download is starting" in str(error), name
+        goto(page, deployment.url + "/")
+        assert page.evaluate("localStorage.getItem('upload')") is None
 
 
 # ---- Lighthouse ----------------------------------------------------------------------------
