@@ -52,13 +52,15 @@ def test_renovate_configs_match_the_schema_and_split_the_packages(generate):
     stack, app = (json.loads(f.read_text()) for f in files)
     for config in (stack, app):
         assert config["schedule"] == ["* 0-5 * * 1"]  # weekly: Monday early morning
-        groups = {rule["groupName"] for rule in config["packageRules"]}
-        assert len(groups) == len(config["packageRules"])
+        # Each group is named once; a rule without a name only sets a policy (pinDigests).
+        groups = [rule["groupName"] for rule in config["packageRules"] if "groupName" in rule]
+        assert len(set(groups)) == len(groups)
+        assert all("groupName" in rule or "pinDigests" in rule for rule in config["packageRules"])
     assert patterns_match(stack, "pip_requirements", tracked(pair.stack)) == [
         "backend/requirements-dev.txt",
         "backend/requirements.txt",
     ]
-    assert app["enabledManagers"] == ["pip_requirements", "npm"]
+    assert app["enabledManagers"] == ["pip_requirements", "npm", "gitlabci"]
     assert patterns_match(app, "pip_requirements", tracked(pair.app)) == [
         "backend/requirements-app.txt"
     ]
