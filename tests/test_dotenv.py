@@ -142,8 +142,10 @@ def test_values_the_tool_writes_compose_reads_back_unchanged(tmp_path):
     app.mkdir()
     before = "export A=1 # one\nB=\"two\nlines\"\n# comment\nC = 'x'\nA=again\nD=4\n"
     (app / ".env").write_text(before)
-    backup.take_secrets(app, {"A": "$new # value", "C": "it's"})
+    backups = tmp_path / "backups"
+    backup.take_secrets(app, {"A": "$new # value", "C": "it's"}, backups)
     replaced = (app / ".env").read_text()
+    assert [kept.read_text() for kept in backups.iterdir()] == [before]
     assert replaced.endswith('# comment\nC="it\'s"\nA="\\$new # value"\nD=4\n')
     expected = {"A": "$new # value", "B": "two\nlines", "C": "it's", "D": "4"}
     assert compose_reads(replaced, tmp_path) == dotenv.read(app / ".env") == expected

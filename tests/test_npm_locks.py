@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow
 # is-odd 3.0.1 needs is-number ^6: beside the app's is-number 7 it is nested under is-odd.
 PACKAGES = {"is-number": "7.0.0", "is-odd": "3.0.1"}
 LOCK = "frontend/package-app.lock.json"
+LISTING = "frontend/package-app.json"
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_the_app_lock_holds_every_package_and_npm_ci_installs_the_same_tree_twic
     before = {p: p.read_bytes() for p in (stack / "frontend").glob("package*.json")}
     write_packages(app, PACKAGES)
     said = lock_app(app, stack).stdout
-    assert f"Wrote {LOCK} (3 packages beside the stack's)" in said
+    assert f"Wrote {app / LOCK} (3 packages beside the stack's)" in said
 
     lock = json.loads((app / LOCK).read_text())
     assert lock["dependencies"] == PACKAGES
@@ -185,14 +186,14 @@ def test_an_unknown_package_or_version_is_named_as_missing_not_as_a_clash(pair):
     result = lock_app(app, stack, check=False)
     assert result.returncode == 1
     assert result.stderr == (
-        "error: frontend/package-app.json: is-number has no version 99.0.0 in the npm "
+        f"error: {app / LISTING}: is-number has no version 99.0.0 in the npm "
         "registry; correct the version (npm view is-number versions lists them)\n"
     )
     write_packages(app, {"@types/no-such-package-of-the-template": "1.0.0"})
     result = lock_app(app, stack, check=False)
     assert result.returncode == 1
     assert result.stderr == (
-        "error: frontend/package-app.json: @types/no-such-package-of-the-template: no such "
+        f"error: {app / LISTING}: @types/no-such-package-of-the-template: no such "
         "package in the npm registry; correct the name\n"
     )
 

@@ -59,7 +59,10 @@ class Place:
         return self.run("python3", self.stack / "stack", *argv, cwd=cwd or self.stack)
 
     def run(self, *command, cwd: Path):
-        return run(*self.user, "env", *self.env_words(), *command, cwd=cwd, check=False)
+        # Without the outer make's variables (make test), which make the inner one say
+        # "Entering directory".
+        outer = ["-u", "MAKEFLAGS", "-u", "MFLAGS", "-u", "MAKELEVEL"]
+        return run(*self.user, "env", *outer, *self.env_words(), *command, cwd=cwd, check=False)
 
     def state(self, repo: Path) -> str:
         """git status of the repo, ignored files included (as its owner: git refuses others)."""
