@@ -235,6 +235,11 @@ def deploy() -> int:
     with lock():
         serving = current()
         if serving and not os.environ.get("RELEASE_DEPLOY"):
+            # The serving release's own migrations: none to apply, unless the database was
+            # made anew (a fresh volume, a restore into a new server) under a kept store.
+            if django(serving, MANAGE, "migrate", "--noinput").returncode != 0:
+                print(f"error: the migrations of release {serving.name}, which serves, failed")
+                return 1
             say(f"release {serving.name} serves; new migrations wait for `make deploy`")
             return 0
         before = f"release {serving.name} keeps serving" if serving else "nothing served yet"

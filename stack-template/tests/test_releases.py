@@ -93,6 +93,26 @@ class ReleasesTest(unittest.TestCase):
         self.assertIn("keeps serving until `make deploy` applies them", said)
         self.assertEqual(self.serving(), "release = 1\n")
 
+    def test_a_start_migrates_the_serving_release_not_the_checkout(self):
+        """The migrate service's start (docker compose up) applies the serving release's own
+        migrations, which a database made anew lacks; the checkout's wait for make deploy."""
+        self.start()
+        serving = releases.current()
+        self.commit("release = 2\n")
+        ran = []
+
+        def django(release, *args, **kwargs):
+            ran.append((release, args[1:]))
+            return subprocess.CompletedProcess([], 0)
+
+        with (
+            mock.patch.object(releases, "django", django),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            self.assertEqual(releases.deploy(), 0)
+        self.assertEqual(ran, [(serving, ("migrate", "--noinput"))])
+        self.assertEqual(self.serving(), "release = 1\n")
+
     def test_a_rollback_serves_the_release_before_and_stays_through_restarts(self):
         self.start()
         first = releases.current()
