@@ -271,25 +271,52 @@ def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_app
     )
 
 
+def bundles_kept(deployment) -> int:
+    """How many times the frontend kept its bundle beside a release the backend kept."""
+    logs = deployment.compose("logs", "--no-color", "frontend").stdout
+    return logs.count("not the checkout's code: bundle")
+
+
+def keeps_its_bundle(deployment, action) -> None:
+    """`action` starts the backend, which keeps its release: the frontend keeps its bundle."""
+    page, kept = bundle(deployment), bundles_kept(deployment)
+    action()
+    wait_for(lambda: bundles_kept(deployment) > kept, "the frontend to keep its bundle", 180)
+    assert bundle(deployment) == page
+
+
 def test_the_seeds_restart_serves_new_code_only_when_it_needs_no_migration(deployment):
     """`git pull && docker compose restart`: code with a new migration waits for make
-    deploy (the backend's log says so); code without one serves at once."""
+    deploy (the backend's log says so), its bundle with it; code without one serves at once."""
     app = deployment.app
     migration(app, "0004_pending", "0003_step", "SELECT 1")
-    commit_code(app, "4", "A new migration, pulled")
+    heading = f"Waited for its migration {time.time_ns()}"
+    commit_code(
+        app,
+        "4",
+        "A new migration, pulled",
+        [("frontend/src/pages/Home.tsx", "<h1>", f"<h1>{heading}")],
+    )
     restart = lambda: run("docker", "compose", "restart", cwd=app)  # noqa: E731
-    measured(deployment, "git pull of a migration, then compose restart", restart, "3")
+    keeps_its_bundle(
+        deployment,
+        lambda: measured(deployment, "git pull of a migration, then compose restart", restart, "3"),
+    )
     logs = deployment.compose("logs", "--no-color", "backend").stdout
     assert "needs migrations (notes.0004_pending)" in logs, logs[-3000:]
     assert "keeps serving until `make deploy` applies them" in logs
-    measured(
+    keeps_its_bundle(
         deployment,
-        "a pending migration, then SIGKILL backend",
-        lambda: kill_backend(deployment),
-        "3",
+        lambda: measured(
+            deployment,
+            "a pending migration, then SIGKILL backend",
+            lambda: kill_backend(deployment),
+            "3",
+        ),
     )
     deploy = lambda: run("make", "deploy", cwd=app)  # noqa: E731
     assert measured(deployment, "make deploy of the pulled migration", deploy, "4") == 0
+    assert heading.encode() in bundle(deployment)
 
     heading = f"Served after a restart {time.time_ns()}"
     commit_code(app, "5", "Code only", [("frontend/src/pages/Home.tsx", "<h1>", f"<h1>{heading}")])
@@ -318,10 +345,13 @@ def test_make_rollback_serves_the_release_before_code_and_bundle(deployment):
     print(result.stdout)
     assert "Migrations are not reversed" in result.stdout
     assert bundle(deployment) != before and b"Served after a restart" not in bundle(deployment)
+    assert b"Waited for its migration" in bundle(deployment)  # release 4's, made by its deploy
     measured(deployment, "after a rollback, SIGKILL backend", lambda: kill_backend(deployment), "4")
 
     store = Path(read_env(deployment.app / ".env")["DATA_ROOT"]) / deployment.project / "releases"
-    kept = sorted(p.name for p in store.iterdir() if p.name[0] != "." and p.name != "current")
+    kept = sorted(
+        p.name for p in store.iterdir() if p.is_dir() and p.name[0] != "." and p.name != "current"
+    )
     code = run("du", "-sk", store / kept[-1]).stdout.split()[0]
     www = deployment.compose("exec", "-T", "frontend", "du", "-skL", "/srv/www/current").stdout
     record_timing("[releases] disk of a release: backend code", int(code), " KiB")
@@ -380,7 +410,7 @@ def test_every_service_has_a_memory_limit_and_capped_logs(deployment):
         log = details["HostConfig"]["LogConfig"]
         assert log["Type"] == "json-file", service
         assert log["Config"] == {"max-size": "10m", "max-file": "5"}, service
-    assert seen == {*SERVICES, "migrate"}
+    assert seen == {*SERVICES, "migrate", "caddy-files"}
     # gunicorn's workers fit in the backend's limit, with room to spare.
     backend = container_of(deployment, "backend")
     stats = run("docker", "stats", "--no-stream", "--format", "{{.MemPerc}}", backend).stdout
@@ -407,7 +437,7 @@ def test_a_wrong_database_password_is_explained(deployment):
 def test_caddy_and_django_log_to_the_data_folder_rotated(deployment):
     env = read_env(deployment.app / ".env")
     logs = Path(env["DATA_ROOT"]) / deployment.project / "logs"
-    assert logs.stat().st_uid == 10001  # the backend's user; Caddy runs as root
+    assert logs.stat().st_uid == 10001  # the backend's user, Caddy's too
     missing = f"/api/no-such-endpoint-{time.time_ns()}/"
     assert deployment.fetch(missing)[0] == 404
 
@@ -641,16 +671,18 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
             states = {c["Service"]: c["State"] for c in moved.containers()}
             assert {states[s] for s in SERVICES} == {"running"}, states
 
-        restart_engine("after a deploy of code that does not load")
+        keeps_its_bundle(moved, lambda: restart_engine("after a deploy of code that does not load"))
         assert (serving(moved), bundle(moved)) == (release, page)
 
         # A migration pulled without make deploy (or one that failed part-way): after another
-        # restart the release before still serves, and the backend's log says why.
+        # restart the release before still serves, its bundle too, and the backend's log says
+        # why.
         run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=app)
         last = sorted((app / "backend/notes/migrations").glob("0*.py"))[-1].stem
         migration(app, "0099_waits", last, "SELECT 1")
-        commit_code(app, "10", "A migration not applied yet")
-        restart_engine("after a pull that needs a migration")
+        heading = ("frontend/src/pages/Home.tsx", "<h1>", "<h1>Waits for its migration")
+        commit_code(app, "10", "A migration not applied yet", [heading])
+        keeps_its_bundle(moved, lambda: restart_engine("after a pull that needs a migration"))
         assert (serving(moved), bundle(moved)) == (release, page)
         logs = moved.compose("logs", "--no-color", "backend").stdout
         assert "needs migrations (notes.0099_waits)" in logs, logs[-3000:]

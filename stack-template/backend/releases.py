@@ -32,6 +32,7 @@ from pathlib import Path
 CHECKOUT = Path("/app")  # the app's backend, mounted read-only
 STORE = Path("/srv/releases")
 CURRENT = STORE / "current"
+STARTED = STORE / "started"
 BUNDLE = Path("/srv/www/current")  # the frontend's bundle that serves (its volume, read-only)
 MANAGE = "/opt/stack/manage.py"
 SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
@@ -139,16 +140,16 @@ def pending(release: Path) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def bundle_name() -> str:
-    name = os.environ.get("RELEASE_BUNDLE", "")
-    if not name and BUNDLE.is_symlink():
-        name = os.readlink(BUNDLE).rsplit("/", 1)[-1]
-    return name
+def served_bundle() -> str:
+    """The name of the frontend bundle that serves now."""
+    return os.readlink(BUNDLE).rsplit("/", 1)[-1] if BUNDLE.is_symlink() else ""
 
 
 def switch(folder: Path) -> Path:
     """Name the release complete, point `current` at it (atomically), keep the newest."""
-    (folder / "bundle").write_text(bundle_name() + "\n")
+    # A deploy names the bundle it built; a start's release gets the one the frontend's start
+    # serves beside it, recorded when it stops serving (point_at).
+    (folder / "bundle").write_text(os.environ.get("RELEASE_BUNDLE", "") + "\n")
     release = folder.with_name(folder.name.lstrip("."))
     folder.rename(release)
     point_at(release)
@@ -157,6 +158,11 @@ def switch(folder: Path) -> Path:
 
 
 def point_at(release: Path) -> None:
+    """Serve `release` from now on; the release that served keeps the bundle served with it
+    (for a rollback to it)."""
+    serving, bundle = current(), served_bundle()
+    if serving and bundle:
+        (serving / "bundle").write_text(bundle + "\n")
     link = STORE / ".current.new"
     if link.is_symlink():
         link.unlink()
@@ -188,36 +194,57 @@ def serve() -> int:
     if not STORE.is_dir():
         return 0
     with lock():
-        serving, checkout = current(), digest(CHECKOUT)
-        known = {(r / "digest").read_text().strip() for r in releases() if (r / "digest").is_file()}
-        if serving and checkout in known:
-            # The checkout's code has a release: the current one, or one rolled back from.
-            say(f"serving release {serving.name}")
-            return 0
-        folder = copy_checkout(checkout)
+        checkout = digest(CHECKOUT)
         try:
-            left = pending(folder)
-            if not left or serving is None:
-                collect_static(folder, "--verbosity", "0")
-        except Refused as why:
-            if serving is None:
-                say(f"no release yet: serving the checkout's code although {why}")
-                switch(folder)
-                return 0
-            shutil.rmtree(folder)
-            say(f"the checkout's new code cannot serve: {why}")
-            say(f"release {serving.name} keeps serving; fix the code and deploy again")
-            return 0
-        if left and serving is not None:
-            shutil.rmtree(folder)
-            say(
-                f"the checkout's new code needs migrations ({', '.join(left)}): release "
-                f"{serving.name} keeps serving until `make deploy` applies them"
-            )
-            return 0
-        release = switch(folder)
-        say(f"serving release {release.name}, the checkout's code")
+            choose(checkout)
+        finally:
+            started(checkout)
         return 0
+
+
+def choose(checkout: str) -> None:
+    """Switch to the checkout's code if it has no release yet and can serve."""
+    serving = current()
+    known = {(r / "digest").read_text().strip() for r in releases() if (r / "digest").is_file()}
+    if serving and checkout in known:
+        # The checkout's code has a release: the current one, or one rolled back from.
+        say(f"serving release {serving.name}")
+        return
+    folder = copy_checkout(checkout)
+    try:
+        left = pending(folder)
+        if not left or serving is None:
+            collect_static(folder, "--verbosity", "0")
+    except Refused as why:
+        if serving is None:
+            say(f"no release yet: serving the checkout's code although {why}")
+            switch(folder)
+            return
+        shutil.rmtree(folder)
+        say(f"the checkout's new code cannot serve: {why}")
+        say(f"release {serving.name} keeps serving; fix the code and deploy again")
+        return
+    if left and serving is not None:
+        shutil.rmtree(folder)
+        say(
+            f"the checkout's new code needs migrations ({', '.join(left)}): release "
+            f"{serving.name} keeps serving until `make deploy` applies them"
+        )
+        return
+    release = switch(folder)
+    say(f"serving release {release.name}, the checkout's code")
+
+
+def started(checkout: str) -> None:
+    """Record what this start serves, for the frontend's start (build.sh), which serves the
+    checkout's bundle only beside the checkout's code: `<time> checkout|kept <release>`."""
+    serving = current()
+    record = serving / "digest" if serving else None
+    ours = record is not None and record.is_file() and record.read_text().strip() == checkout
+    line = f"{time.time():.0f} {'checkout' if ours else 'kept'} {serving.name if serving else '-'}"
+    new = STORE / ".started.new"
+    new.write_text(line + "\n")
+    new.replace(STARTED)
 
 
 def collect_static(folder: Path, *options: str) -> None:

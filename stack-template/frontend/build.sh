@@ -1,13 +1,21 @@
 #!/bin/sh
 # The app's frontend (mounted into /opt/frontend), built into bundles of the shared volume:
 # /srv/www/releases/<digest of the sources>, and `current`, the link Caddy serves.
-#   build.sh             the container's start: serve the sources' bundle if they build (a
-#                        bundle made before is not served again: a rollback stays), then stay up
+#   build.sh             the container's start: serve the sources' bundle when nothing serves,
+#                        then follow the backend's starts (below) until stopped
 #   build.sh build       build the sources beside the bundle that serves; print its name
 #   build.sh serve NAME  serve bundle NAME (./stack deploy and ./stack rollback)
 set -eu
 
 www=/srv/www
+# What each start of the backend serves (its releases.py, in the release store mounted here
+# read-only): "<time> checkout|kept <release>". The sources' bundle serves only beside the
+# checkout's code: when the backend keeps a release (new code that waits for a migration, or
+# cannot serve, or a rollback), the bundle served with it stays. A start of the backend
+# counts from a little before this container's (both start at once on a reboot); a restart of
+# the frontend alone changes nothing.
+started=/srv/releases/started
+head_start=30
 
 # The digest of everything the bundle is built from: the app's sources and the image's files.
 sources() {
@@ -43,23 +51,42 @@ serve() {
     done
 }
 
+serving() {
+    basename "$(readlink "$www/current")"
+}
+
+# follow TIME checkout|kept RELEASE: serve the sources' bundle beside the checkout's code.
+follow() {
+    if [ "$2" != checkout ]; then
+        echo "The backend keeps release $3, not the checkout's code: bundle $(serving) keeps serving beside it"
+    elif ! name=$(build); then
+        echo "The frontend does not build (the output above): bundle $(serving) keeps serving"
+    elif [ "$name" != "$(serving)" ]; then
+        serve "$name"
+    fi
+}
+
 case "${1:-start}" in
     build) build ;;
     serve) serve "$2" ;;
     start)
-        name=$(sources)
-        if [ -e "$www/current" ] && [ -d "$www/releases/$name" ]; then
-            echo "Serving bundle $(basename "$(readlink "$www/current")") (the sources' bundle $name was made before)"
-        elif name=$(build); then
+        since=$(($(date +%s) - head_start))
+        if [ ! -e "$www/current" ]; then
+            name=$(build)
             serve "$name"
-        elif [ -e "$www/current" ]; then
-            echo "The frontend does not build (the output above): bundle $(basename "$(readlink "$www/current")") keeps serving"
-        else
-            exit 1
         fi
+        seen=""
         trap 'exit 0' INT TERM
-        sleep infinity &
-        wait
+        while :; do
+            line=$(cat "$started" 2>/dev/null || true)
+            if [ "$line" != "$seen" ] && [ "${line%% *}" -ge "$since" ] 2>/dev/null; then
+                seen=$line
+                # shellcheck disable=SC2086 # its three words
+                follow $line
+            fi
+            sleep 1 &
+            wait $!
+        done
         ;;
     *)
         echo "usage: build.sh [build | serve NAME]" >&2

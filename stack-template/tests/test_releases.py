@@ -30,6 +30,7 @@ class ReleasesTest(unittest.TestCase):
             "CHECKOUT": self.checkout,
             "STORE": store,
             "CURRENT": store / "current",
+            "STARTED": store / "started",
             "BUNDLE": root / "www/current",
         }.items():
             patch = mock.patch.object(releases, name, value)
@@ -66,6 +67,18 @@ class ReleasesTest(unittest.TestCase):
     def serving(self) -> str:
         return (releases.current() / "app/views.py").read_text()
 
+    def started(self) -> list[str]:
+        """What the last start recorded for the frontend: checkout|kept, and the release."""
+        return releases.STARTED.read_text().split()[1:]
+
+    def bundle(self, name: str) -> None:
+        """The frontend serves bundle `name` (build.sh's link in its volume)."""
+        link = releases.BUNDLE
+        link.parent.mkdir(exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(f"releases/{name}")
+
     def test_new_code_that_can_serve_serves_at_the_next_start(self):
         self.start()
         self.commit("release = 2\n")
@@ -82,7 +95,8 @@ class ReleasesTest(unittest.TestCase):
         self.check(refuse)
         self.assertIn("cannot serve: its code does not load", self.start())
         self.assertEqual(self.serving(), "release = 1\n")
-        self.assertEqual(len(list(releases.STORE.iterdir())), 3)  # release, current, .lock
+        kept = {"current", ".lock", "started", releases.current().name}
+        self.assertEqual({p.name for p in releases.STORE.iterdir()}, kept)
 
     def test_code_that_needs_a_migration_waits_for_make_deploy(self):
         self.start()
@@ -128,6 +142,37 @@ class ReleasesTest(unittest.TestCase):
         with contextlib.redirect_stdout(io.StringIO()) as said:
             self.assertEqual(releases.rollback(), 1)
         self.assertIn("no release before", said.getvalue())
+
+    def test_each_start_tells_the_frontend_whether_the_checkouts_code_serves(self):
+        self.start()
+        self.assertEqual(self.started(), ["checkout", releases.current().name])
+        first = releases.current()
+        self.commit("release = 2\n")
+        self.left = ["notes.0002_more"]
+        self.start()
+        self.assertEqual(self.started(), ["kept", first.name])
+        self.left = []
+        self.start()
+        self.assertEqual(self.started(), ["checkout", releases.current().name])
+        self.assertNotEqual(releases.current(), first)
+
+    def test_a_release_keeps_the_bundle_served_with_it_for_a_rollback(self):
+        """A start's release is served beside the bundle the frontend's start builds; the
+        bundle is recorded when the release stops serving, and a rollback serves it again."""
+        self.bundle("aaaa")
+        self.start()
+        self.bundle("bbbb")  # the frontend's start, beside the first release
+        self.commit("release = 2\n")
+        with mock.patch.object(releases.time, "gmtime", return_value=(2099, 1, 1) + (0,) * 6):
+            self.start()
+        self.bundle("cccc")
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            self.assertEqual(releases.rollback(), 0)
+        self.assertIn('"bundle": "bbbb"', said.getvalue())
+        second = releases.releases()[-1]
+        self.assertEqual((second / "bundle").read_text(), "cccc\n")
+        self.start()
+        self.assertEqual(self.started(), ["kept", releases.current().name])
 
     def test_the_newest_are_kept_and_the_one_that_serves(self):
         for number in range(5):
