@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import jinja2
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "stack-template" / "backend"
@@ -20,8 +21,11 @@ sys.path.insert(0, str(ROOT / "stack-template"))
 
 from stacktool import lock  # noqa: E402
 
-# The lowest Python version offered: a universal lock made for it covers the later ones.
-PYTHON = "3.12"
+# The lowest Python version copier.yml offers: a universal lock made for it covers the later ones.
+PYTHON = min(
+    yaml.safe_load((ROOT / "copier.yml").read_text())["python_version"]["choices"],
+    key=lambda version: tuple(map(int, version.split("."))),
+)
 VARIANTS = {
     False: "{% if not use_celery %}requirements.lock{% endif %}",
     True: "{% if use_celery %}requirements.lock{% endif %}",

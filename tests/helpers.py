@@ -31,6 +31,14 @@ from stacktool.links import read_manifest
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_VERSION = "99.0.0"
 COPIER = [sys.executable, "-m", "copier"]
+# The copier every command and CI job names: the template's own pin (pyproject.toml).
+(COPIER_PIN,) = (
+    pin.removeprefix("copier==")
+    for pin in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["dev"]
+    if pin.startswith("copier==")
+)
 BIN = Path(sys.executable).parent
 
 # ---- Running things ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from helpers import (
     releases,
     run,
 )
-from stacktool import answers
+from stacktool import answers, images
 
 get_stack = load_get_stack()
 
@@ -218,16 +218,43 @@ def test_every_answer_type_round_trips_through_the_answers_file(tmp_path):
     assert (dst / ".copier-answers.yml").read_text() == written.replace("1.0.0", "1.0.1")
 
 
+def deployment(app: Path) -> dict:
+    """What names a deployment's data and images, as compose reads the app's compose file:
+    the project, its volumes and data folders, each service's image."""
+    command = ("docker", "compose", "-f", "docker-compose.app.yml", "config", "--format", "json")
+    config = json.loads(run(*command, cwd=app).stdout)
+    services = config["services"]
+    data = str(app.parent / "data")
+    return {
+        "name": config["name"],
+        "volumes": {volume["name"] for volume in config["volumes"].values()},
+        "folders": {
+            volume["source"]
+            for service in services.values()
+            for volume in service.get("volumes", [])
+            if volume["source"].startswith(data)
+        },
+        "images": {name: service["image"] for name, service in services.items()},
+    }
+
+
+def untagged(named: dict[str, str]) -> dict[str, str]:
+    return {name: image.rpartition(":")[0] for name, image in named.items()}
+
+
 @pytest.mark.parametrize("release", releases(ROOT))
-def test_update_from_each_release_keeps_the_answers_and_writes_them_as_json(
+def test_update_from_each_release_keeps_the_answers_and_the_deployments_names(
     template, tmp_path, release
 ):
     """Releases before the JSON form wrote YAML; the update (stack first, as the README says)
-    keeps the answers and rewrites the file so that the tools read it without PyYAML."""
+    keeps the answers and rewrites the file so that the tools read it without PyYAML. The
+    deployment keeps its project name, volumes, data folders and image names, and the stack
+    tool names the images compose runs."""
     app, stack = tmp_path / "shop", tmp_path / "shop-stack"
     copy = ("copy", "--trust", "--defaults", f"--vcs-ref={release}", "--data=repo=app")
     copy += ("--data=project_name=shop", f"--data=data_root={tmp_path / 'data'}")
     run(*COPIER, *copy, template, app)
+    was = deployment(app)
     for repo in (stack, app):
         before = answers_of(repo)
         run(*COPIER, "update", "--trust", "--defaults", cwd=repo)
@@ -236,6 +263,12 @@ def test_update_from_each_release_keeps_the_answers_and_writes_them_as_json(
         kept = (before.keys() & after.keys()) - {"_commit"}  # a stack has no data_root since 0.2.0
         assert {key: after[key] for key in kept} == {key: before[key] for key in kept}
         assert len(kept) > 10
+    now = deployment(app)
+    assert now["name"] == was["name"] == "shop" and "shop_pgdata" in was["volumes"]
+    assert now["volumes"] >= was["volumes"] and now["folders"] >= was["folders"] != set()
+    assert untagged(now["images"]).items() >= untagged(was["images"]).items()
+    built = images.tags(stack, app)
+    assert {name: now["images"][name] for name in built} == built
 
 
 def test_a_server_python_without_pyyaml_gets_the_stack_of_a_fresh_clone(generate, tmp_path):

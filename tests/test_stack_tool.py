@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import jinja2
 import pytest
 import yaml
-from helpers import ROOT, answers_of, posix_path, run, tool
+from helpers import ROOT, TEMPLATE_VERSION, answers_of, posix_path, run, tool
 from stacktool import answers, images
 
 
@@ -117,6 +118,23 @@ def test_compose_runs_the_images_the_tool_builds(generate):
     services = json.loads(config.stdout)["services"]
     built = images.tags(pair.stack, pair.app)
     assert {service: services[service]["image"] for service in built} == built
+    recorded = answers.read_answers(pair.stack)
+    assert json.loads(config.stdout)["name"] == recorded["slug"] == images.slug(pair.stack)
+    assert images.version(pair.stack) == recorded["_commit"]
+
+
+def test_a_compose_file_whose_images_disagree_on_the_version_is_an_error(generate, tmp_path):
+    """The tool reads the slug and the version where compose does: one tag for all images."""
+    stack = tmp_path / "stack"
+    shutil.copytree(generate().stack, stack, symlinks=True)
+    compose = stack / images.STACK_COMPOSE_FILE
+    compose.write_text(compose.read_text().replace(f"-caddy:{TEMPLATE_VERSION}", "-caddy:0.0.1"))
+    result = run(stack / "stack", "version", check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: {compose} lacks its `name:` line or one tag for the images of backend, "
+        f"frontend, caddy: restore them (git diff {images.STACK_COMPOSE_FILE})\n"
+    )
 
 
 def test_a_deployment_named_in_its_env_gets_its_own_images_and_data(generate, tmp_path):

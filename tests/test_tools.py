@@ -89,14 +89,17 @@ def test_compose_file_is_valid_and_follows_the_rules(generate, answers):
     for name, service in services.items():
         assert service["logging"]["options"]["max-size"], f"{name}'s log is not capped"
         assert service["mem_limit"], f"{name} has no memory limit"
-        if name == "migrate":
+        assert service["cap_drop"] == ["ALL"], f"{name} keeps every capability"
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service.get("read_only", False) is (name != "frontend"), f"{name}: read_only"
+        assert service["pids_limit"] > 0, f"{name} has no process limit"
+        if service["restart"] == "no":  # the one-shots: migrate, caddy-files
             continue
         assert "healthcheck" in service, f"{name} has no healthcheck"
         assert service["restart"] == "unless-stopped", name
         for dependency, condition in service.get("depends_on", {}).items():
-            expected = (
-                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
-            )
+            one_shot = services.get(dependency, {}).get("restart") == "no"
+            expected = "service_completed_successfully" if one_shot else "service_healthy"
             assert condition["condition"] == expected, name
         if name in ("backend", "worker", "beat"):
             assert "migrate" in service["depends_on"], f"{name} does not wait for migrations"

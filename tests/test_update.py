@@ -23,6 +23,7 @@ import pytest
 import yaml
 from helpers import (
     BIN,
+    COPIER_PIN,
     DOCKER_COMMANDS,
     ENV,
     MATRIX,
@@ -411,7 +412,7 @@ def ci_template_check(repo: Path, ci: str) -> subprocess.CompletedProcess:
         install, check = config["template-update"]["script"]
         assert config["template-update"]["allow_failure"] == {"exit_codes": 2}
         env, command = ENV, ["bash", "-c", check]
-    assert (install if ci == "gitlab" else install["run"]) == "pip install copier==9.19.1"
+    assert (install if ci == "gitlab" else install["run"]) == f"pip install copier=={COPIER_PIN}"
     return run(*command, cwd=repo, env=env, check=False)
 
 

@@ -4,7 +4,7 @@
 The stack is cloned from STACK_REPO_URL (default: stack_repo_url of the answers) at the
 template version the app records (_commit), or else generated from the template source and
 that version, with the app's answers. copier runs this too, right after it generated the
-app (--no-link: it links later), and CI runs it in a fresh clone. Needs copier (pip install copier==9.19.1) unless cloning.
+app (--no-link: it links later), and CI runs it in a fresh clone. Needs copier unless cloning.
 """
 
 from __future__ import annotations

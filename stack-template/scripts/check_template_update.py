@@ -3,7 +3,7 @@
 
 Exit 2 when one is; else 0, also when the template cannot be reached from here (a warning
 says why): CI runs this as a report, never as a reason to fail the pipeline. Needs copier
-(pip install copier==9.19.1) on PATH.
+on PATH.
 """
 
 import json

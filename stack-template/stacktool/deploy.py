@@ -36,10 +36,6 @@ WORKERS = (
     "        print(pid)\n"
 )
 RELOAD = "import os, signal; os.kill(1, signal.SIGHUP)"  # pid 1: gunicorn's master
-HEALTH = (
-    "import urllib.request; "
-    "urllib.request.urlopen('http://127.0.0.1:8000/api/health/', timeout=4).read()"
-)
 BACKEND_RELOAD_TIMEOUT = 120
 
 
@@ -157,10 +153,11 @@ def switch(compose: Compose, running: set[str], bundle: str) -> None:
 
 def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
     """Until every old worker has gone and the new ones answer."""
+    check = health_check(compose)
     deadline = time.monotonic() + BACKEND_RELOAD_TIMEOUT
     while time.monotonic() < deadline:
         workers = set(compose.run("exec", "-T", "backend", "python", "-c", WORKERS).split())
-        if workers and not workers & old_workers and _answers(compose):
+        if workers and not workers & old_workers and _answers(compose, check):
             return
         time.sleep(0.5)
     raise StackError(
@@ -170,9 +167,27 @@ def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
     )
 
 
-def _answers(compose: Compose) -> bool:
+def health_check(compose: Compose) -> list[str]:
+    """The backend's health check as Docker runs it: its image's (backend/Dockerfile)."""
+    containers = compose.run("ps", "--quiet", "backend").split()
+    found = subprocess.run(
+        ["docker", "inspect", *containers[:1]], capture_output=True, text=True, check=False
+    )
     try:
-        compose.run("exec", "-T", "backend", "python", "-c", HEALTH)
+        test = json.loads(found.stdout)[0]["Config"]["Healthcheck"]["Test"]
+    except (ValueError, LookupError, TypeError):
+        test = []
+    if test[:1] not in (["CMD"], ["CMD-SHELL"]):
+        raise StackError(
+            "the backend container runs no health check: build its image again (./install.sh) "
+            "and start it (docker compose -f docker-compose.app.yml up -d)"
+        )
+    return test[1:] if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
+
+
+def _answers(compose: Compose, check: list[str]) -> bool:
+    try:
+        compose.run("exec", "-T", "backend", *check)
     except StackError:
         return False
     return True

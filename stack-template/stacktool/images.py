@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 
 from . import dotenv, lock, npmlock
-from .answers import read_answers
 from .errors import StackError
 
 SERVICES = ("backend", "frontend", "caddy")
-# The backend's user: it owns the uploads on the host, so the data folders are chowned to it.
+STACK_COMPOSE_FILE = "compose/docker-compose.app.yml"
+# The backend's user, Caddy's too: it owns the uploads on the host, so the data folders are
+# chowned to it.
 BACKEND_UID = 10001
 # A compose project's name, as compose accepts it.
 PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -30,21 +31,44 @@ APP_PACKAGES = {
 }
 
 
+def _rendered(stack: Path) -> tuple[str, str]:
+    """The slug and the template version as copier rendered them into the compose file, the
+    one place the tool and compose both read them: its `name:` and the one tag of the stack's
+    images (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
+    path = stack / STACK_COMPOSE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise StackError(f"cannot read {path}: {error.strerror}") from None
+    name = re.search(r"^name: (\S+)$", text, re.M)
+    found = dict(re.findall(r"^ +image: \$\{COMPOSE_PROJECT_NAME\}-(\w+):(\S+)$", text, re.M))
+    if not name or sorted(found) != sorted(SERVICES) or len(set(found.values())) != 1:
+        raise StackError(
+            f"{path} lacks its `name:` line or one tag for the images of {', '.join(SERVICES)}: "
+            f"restore them (git diff {STACK_COMPOSE_FILE})"
+        )
+    return name[1], found["backend"]
+
+
+def slug(stack: Path) -> str:
+    return _rendered(stack)[0]
+
+
 def version(stack: Path) -> str:
     """The template version the stack was generated from ("dev" when copier recorded none)."""
-    return str(read_answers(stack).get("_commit") or "dev")
+    return _rendered(stack)[1]
 
 
 def project(stack: Path, env: dict[str, str], where: str = "the app's .env") -> str:
     """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values (`where`), else
     the slug (the `name:` of the compose file). Its images, volumes and data folders carry it,
     so it is checked before any path is built from it."""
-    slug = str(read_answers(stack)["slug"])
-    name = env.get("COMPOSE_PROJECT_NAME") or slug
+    name = env.get("COMPOSE_PROJECT_NAME") or slug(stack)
     if not PROJECT_NAME.fullmatch(name):
         raise StackError(
             f"COMPOSE_PROJECT_NAME={name!r} in {where}: give a name compose accepts, lowercase "
-            f"letters, digits, - and _ (a letter or digit first), e.g. COMPOSE_PROJECT_NAME={slug}"
+            "letters, digits, - and _ (a letter or digit first), "
+            f"e.g. COMPOSE_PROJECT_NAME={slug(stack)}"
         )
     return name
 
@@ -122,7 +146,7 @@ def build(stack: Path, app: Path | None) -> list[str]:
             command = ["docker", "build", "--target", "runtime", "--tag", tag]
             if service in contexts:
                 command += ["--build-context", f"app={contexts[service]}"]
-            if service == "backend":
+            if service in ("backend", "caddy"):
                 command += ["--build-arg", f"APP_UID={BACKEND_UID}"]
             result = subprocess.run([*command, str(stack / service)], check=False)
             if result.returncode != 0:

