@@ -43,6 +43,14 @@ from playwright.sync_api import Page, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
 STACK_IMAGES = ("backend", "frontend", "caddy")  # the images the stack builds
+# The capabilities a container keeps (compose drops all others): the entrypoints of
+# PostgreSQL and Redis start as root to hand their data to their user, then become it;
+# caddy-files hands Caddy's files to the backend's user.
+CAPABILITIES = {
+    "db": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+    "redis": ["CHOWN", "SETGID", "SETUID"],
+    "caddy-files": ["CHOWN", "DAC_READ_SEARCH"],
+}
 # The app's own packages (its requirements-app.txt and package-app.json): the images must
 # pick them up.
 APP_REQUIREMENT = ("humanize", "4.17.0")
@@ -361,6 +369,33 @@ class Load:
 
 
 # ---- Headless Chromium ---------------------------------------------------------------------
+
+
+def privileges(container: str) -> dict:
+    """What a container may do: its security settings as docker inspect shows them
+    (capabilities without the CAP_ prefix) and, while it runs, its main process's user,
+    capabilities and no_new_privs flag, read from /proc on this host."""
+    details = json.loads(run("docker", "inspect", container).stdout)[0]
+    host = details["HostConfig"]
+    found = {
+        "CapDrop": host["CapDrop"],
+        "CapAdd": sorted(name.removeprefix("CAP_") for name in host["CapAdd"] or []),
+        "SecurityOpt": host["SecurityOpt"],
+        "ReadonlyRootfs": host["ReadonlyRootfs"],
+        "PidsLimit": host["PidsLimit"],
+        "Sysctls": host.get("Sysctls"),
+        "User": details["Config"]["User"],
+    }
+    if details["State"]["Running"]:
+        status = Path(f"/proc/{details['State']['Pid']}/status").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in status)
+        found |= {
+            "uid": int(fields["Uid"].split()[0]),
+            "CapEff": fields["CapEff"].strip(),
+            "CapPrm": fields["CapPrm"].strip(),
+            "NoNewPrivs": int(fields["NoNewPrivs"]),
+        }
+    return found
 
 
 def trusting_home(ca: Path, home: Path) -> Path:

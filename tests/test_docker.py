@@ -25,6 +25,7 @@ from deployments import (
     APP_NPM_NESTING,
     APP_NPM_PACKAGE,
     APP_REQUIREMENT,
+    CAPABILITIES,
     STACK_IMAGES,
     Deployment,
     browser_page,
@@ -34,6 +35,7 @@ from deployments import (
     health,
     listen_on_free_ports,
     page_text,
+    privileges,
     timed,
     trusting_home,
     unique_project,
@@ -163,7 +165,8 @@ def test_hashed_assets_are_immutable_and_security_headers_are_set(deployment):
 
 
 def test_containers_run_as_non_root_and_only_caddy_publishes_ports(deployment):
-    services = ["backend", "frontend"] + (["worker", "beat"] if deployment.name == "celery" else [])
+    services = ["caddy", "backend", "frontend"]
+    services += ["worker", "beat"] if deployment.name == "celery" else []
     for service in services:
         uid = deployment.compose("exec", "-T", service, "id", "-u").stdout.strip()
         assert uid != "0", service
@@ -172,6 +175,48 @@ def test_containers_run_as_non_root_and_only_caddy_publishes_ports(deployment):
         for container in deployment.containers()
     }
     assert {service for service, ports in published.items() if ports} == {"caddy"}
+
+
+def test_every_container_runs_with_least_privilege(deployment):
+    """docker inspect of every container: capabilities dropped but the few its entrypoint
+    needs, no-new-privileges, a read-only root file system (but the frontend's, where tsc and
+    Vite write), a cap on processes; each running
+    service's main process as a user other than root, without any capability."""
+    seen = set()
+    for container in deployment.compose("ps", "--all", "--quiet").stdout.split():
+        service = run(
+            "docker", "inspect", "-f", '{{index .Config.Labels "com.docker.compose.service"}}',
+            container,
+        ).stdout.strip()  # fmt: skip
+        seen.add(service)
+        found = privileges(container)
+        print(service, json.dumps(found))
+        assert found["CapDrop"] == ["ALL"], service
+        assert found["CapAdd"] == CAPABILITIES.get(service, []), service
+        assert found["SecurityOpt"] == ["no-new-privileges:true"], service
+        assert found["ReadonlyRootfs"] is (service != "frontend"), service
+        assert 0 < found["PidsLimit"] <= 512, service
+        if service not in ("migrate", "caddy-files"):  # the one-shots, done by now
+            assert found["uid"] != 0, service
+            assert int(found["CapEff"], 16) == int(found["CapPrm"], 16) == 0, service
+            assert found["NoNewPrivs"] == 1, service
+    assert {"caddy", "caddy-files", "backend", "frontend", "db", "migrate"} <= seen
+    caddy = privileges(deployment.compose("ps", "--quiet", "caddy").stdout.strip())
+    assert caddy["User"] == "10001:10001"
+    assert caddy["Sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "0"}
+
+
+def test_on_a_read_only_root_gunicorn_and_caddy_start_without_errors(deployment):
+    """gunicorn keeps its control socket in /tmp (gunicornc reaches it), Caddy does not try to
+    install its local CA into the container's trust store: no error about either at start."""
+    workers = deployment.compose(
+        "exec", "-T", "backend", "gunicornc", "-s", "/tmp/gunicorn.ctl", "-c", "show workers"
+    ).stdout
+    assert "Total:" in workers, workers
+    log = deployment.compose("logs", "--no-color", "backend", "caddy").stdout
+    assert "Control socket listening at /tmp/gunicorn.ctl" in log
+    assert "Control server error" not in log and "Failed to start control socket" not in log
+    assert "failed to install root certificate" not in log
 
 
 def test_images_carry_the_app_packages(deployment):
@@ -382,6 +427,7 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
         server.up()
         server.json("/api/notes/", {"title": "Written before the update", "body": ""}, 201)
         assert all(tag.endswith(f":{MIDDLE}") for tag in running_images(server).values())
+        ca = server.ca.read_bytes()  # Caddy's local CA, made by a Caddy that ran as root
 
         release_working_tree(source)
         section = "Updating to a newer template version"
@@ -396,6 +442,11 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
             f"{server.project}-{service}:{TEMPLATE_VERSION}" for service in STACK_IMAGES
         }
         wait_for(lambda: health(server) is not None, "the updated site", 180)
+        # Caddy, now the backend's user, kept its certificates and writes its access log.
+        server.trust_caddy()
+        assert server.ca.read_bytes() == ca
+        logs = Path(read_env(server_app / ".env")["DATA_ROOT"]) / server.project / "logs"
+        assert {p.stat().st_uid for p in logs.glob("caddy-access.log*")} == {10001}
         pins = (server_stack / "backend/requirements.txt").read_text()
         gunicorn = server.compose("exec", "-T", "backend", "gunicorn", "--version").stdout
         assert f"gunicorn=={gunicorn.split()[-1].strip(')')}" in pins

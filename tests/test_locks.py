@@ -128,3 +128,23 @@ def test_a_build_resolves_an_out_of_date_app_lock_and_says_so(pair):
     assert result.stdout.rstrip("\n") == (app / "backend/requirements-app.lock").read_text().rstrip(
         "\n"
     )
+
+
+def test_uv_comes_from_pypi_only_with_the_hashes_of_its_pin(pair, tmp_path):
+    """Without uv on PATH, `./stack lock` installs the pinned uv checked against the hashes
+    of stacktool/uv-requirements.txt: files that match none are refused, in one error line."""
+    _, stack = pair
+    env = {**ENV, "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert shutil.which("uv", path=env["PATH"]) is None
+    spoilt = tmp_path / "spoilt"
+    shutil.copytree(stack, spoilt, symlinks=True)
+    pin = spoilt / "stacktool/uv-requirements.txt"
+    pin.write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, pin.read_text()))
+    refused = run("./stack", "lock", cwd=spoilt, env=env, check=False)
+    assert refused.returncode == 1
+    assert "DO NOT MATCH THE HASHES" in refused.stderr
+    assert refused.stderr.rstrip().splitlines()[-1].startswith("error: cannot install uv==")
+    code = "import sys; sys.path.insert(0, '.'); from stacktool import lock; print(lock.uv()[0])"
+    uv = run("python3", "-c", code, cwd=stack, env=env).stdout.splitlines()[-1]
+    version = re.search(r"^uv==(\S+)", (stack / "stacktool/uv-requirements.txt").read_text(), re.M)
+    assert run(uv, "--version").stdout.split()[:2] == ["uv", version[1]]

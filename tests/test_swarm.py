@@ -22,13 +22,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from deployments import (
+    CAPABILITIES,
     Deployment,
     Load,
     bundle,
     commit_release,
     health,
     listen_on_free_ports,
+    privileges,
     set_env,
     unique_project,
 )
@@ -264,6 +267,28 @@ def test_the_first_release_serves_with_secrets_as_files(site):
     assert "POSTGRES_PASSWORD=" not in db_env
 
 
+def test_every_task_runs_with_least_privilege_on_an_encrypted_network(site):
+    """docker inspect of each service's running task: capabilities dropped but the few its
+    entrypoint needs, a read-only root file system, a cap on processes, its main process
+    not root and without a capability; Caddy as the backend's user. The stack's network is
+    encrypted. (no-new-privileges is each node's daemon.json: stack deploy has no setting.)"""
+    for service in ("caddy", "web", "backend", "db"):
+        found = privileges(site.tasks(service)[0])
+        print(service, json.dumps(found))
+        assert found["CapDrop"] == ["ALL"], service
+        assert found["CapAdd"] == CAPABILITIES.get(service, []), service
+        assert found["ReadonlyRootfs"] is True, service
+        assert 0 < found["PidsLimit"] <= 512, service
+        assert found["uid"] != 0, service
+        assert int(found["CapEff"], 16) == int(found["CapPrm"], 16) == 0, service
+    caddy = privileges(site.tasks("caddy")[0])
+    assert caddy["User"] == "10001:10001"
+    assert caddy["Sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "0"}
+    network = json.loads(docker("network", "inspect", f"{site.project}_default"))[0]
+    print("network", json.dumps({key: network[key] for key in ("Driver", "Options")}))
+    assert network["Options"]["encrypted"] == ""
+
+
 def test_scale_from_one_to_three_replicas_spreads_the_requests(site):
     assert len(site.tasks("backend")) == 1
     with Load(site, clients=2) as load:
@@ -453,9 +478,9 @@ def test_the_swarm_stack_file_is_valid_for_docker_stack_deploy(generate, celery,
     env = {
         **os.environ,
         "STACK_NAME": "shop",
-        "RELEASE_REGISTRY": "localhost:5000",
-        "RELEASE": "abc-1",
-        "CADDY_RELEASE": "1",
+        "BACKEND_IMAGE": "localhost:5000/shop-backend:abc-1",
+        "WEB_IMAGE": "localhost:5000/shop-web:abc-1",
+        "CADDY_IMAGE": "localhost:5000/shop-caddy:1",
         "SWARM_ENV_FILE": str(tmp_path / "swarm.env"),
         "DATA_ROOT": "/data",
         "DOMAIN": "localhost",
@@ -478,6 +503,14 @@ def test_the_swarm_stack_file_is_valid_for_docker_stack_deploy(generate, celery,
     assert config.count("endpoint_mode: dnsrr") == len(expected) - 1  # all but caddy
     assert "DJANGO_SECRET_KEY_FILE: /run/secrets/django_secret_key" in config
     assert "POSTGRES_PASSWORD_FILE: /run/secrets/postgres_password" in config
+    # Least privilege as far as docker stack deploy goes (it ignores security_opt).
+    loaded = yaml.safe_load(config)
+    for name, service in loaded["services"].items():
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["read_only"] is True, name
+        assert 0 < int(service["deploy"]["resources"]["limits"]["pids"]) <= 512, name
+        assert "security_opt" not in service, name
+    assert loaded["networks"]["default"]["driver_opts"] == {"encrypted": ""}
 
 
 def test_with_celery_the_worker_and_exactly_one_beat_run_on_the_swarm(
@@ -498,6 +531,11 @@ def test_with_celery_the_worker_and_exactly_one_beat_run_on_the_swarm(
         assert health(site) == {"status": "ok", "database": "ok", "redis": "ok"}
         for service, count in (("redis", 1), ("worker", 1), ("beat", 1), ("backend", 2)):
             assert len(site.tasks(service)) == count, service
+            found = privileges(site.tasks(service)[0])  # least privilege, as the others
+            print(service, json.dumps(found))
+            assert found["CapAdd"] == CAPABILITIES.get(service, []), service
+            assert found["ReadonlyRootfs"] is True and found["uid"] != 0, service
+            assert int(found["CapEff"], 16) == 0 and found["PidsLimit"] > 0, service
         spec = json.loads(docker("service", "inspect", f"{project}_beat"))[0]["Spec"]
         assert spec["UpdateConfig"]["Order"] == "stop-first"  # never two beats at once
         task = site.json("/api/tasks/add/", {"x": 2, "y": 3}, status=202)

@@ -9,3 +9,6 @@ errorlog = "-"
 # Only the reverse proxy reaches port 8000 (on the compose network), so trust its
 # X-Forwarded-* headers whatever its address.
 forwarded_allow_ips = "*"
+# gunicornc's control socket (`gunicornc -s /tmp/gunicorn.ctl`): in the container's tmpfs, as
+# its home is on a read-only file system.
+control_socket = "/tmp/gunicorn.ctl"

@@ -109,6 +109,11 @@ def parser() -> argparse.ArgumentParser:
     job.add_argument(
         "--get", metavar="KEY", help="only print KEY's value in APP/.env (nothing if unset)"
     )
+    job.add_argument(
+        "--secret",
+        action="store_true",
+        help="with --get: print a sensitive key's value too (it would land in logs)",
+    )
     job = commands.add_parser("build", help="build the images (with the app's own packages)")
     job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
     job = commands.add_parser(
@@ -175,6 +180,11 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
         elif args.command == "link":
             said = links.link(stack, args.app)
         elif args.command == "env" and args.get:
+            if dotenv.is_sensitive(args.get) and not args.secret:
+                raise StackError(
+                    f"{args.get} is sensitive (a secret in a terminal or a CI log is one no "
+                    f"more): add --secret to print it anyway"
+                )
             said = [dotenv.read_env(args.app, required=False).get(args.get, "")]
         elif args.command == "env":
             said = dotenv.sync(args.app)

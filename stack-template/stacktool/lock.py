@@ -5,7 +5,8 @@ The stack's lock, backend/requirements.lock, holds every package the backend ima
 APP/backend/requirements-app.lock, holds what the app's requirements-app.txt adds to it,
 resolved with the stack's pins as constraints, so an app package cannot move one of them.
 Both are made by uv (`uv pip compile --universal --generate-hashes`: one lock for every Python
-version and platform); uv comes from PATH, else from PyPI into a cached virtualenv.
+version and platform); uv comes from PATH, else from PyPI into a cached virtualenv, checked
+against the hashes of uv-requirements.txt.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 from .answers import read_answers
 from .errors import StackError
 
-UV = "uv==0.13.9"
+# uv's pin and hashes: the one place its version is written.
+UV_REQUIREMENTS = Path(__file__).with_name("uv-requirements.txt")
+UV = re.search(r"^uv==[^\s\\]+", UV_REQUIREMENTS.read_text(), re.M)[0]
 STACK_LOCK = "backend/requirements.lock"
 APP_REQUIREMENTS = "backend/requirements-app.txt"
 APP_LOCK = "backend/requirements-app.lock"
@@ -38,7 +41,8 @@ DIGEST = "# requirements-app.txt sha256: "
 
 
 def uv() -> list[str]:
-    """The uv command: from PATH, else installed from PyPI once into ~/.cache."""
+    """The uv command: from PATH, else installed from PyPI once into ~/.cache, every file
+    checked against its hash."""
     found = shutil.which("uv")
     if found:
         return [found]
@@ -49,12 +53,22 @@ def uv() -> list[str]:
         print(f"Installing {UV} from PyPI into {venv}", flush=True)
         for command in (
             [sys.executable, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", UV],
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--require-hashes",
+                "--requirement",
+                str(UV_REQUIREMENTS),
+            ],
         ):
             if subprocess.run(command, check=False).returncode != 0:
                 raise StackError(
-                    f"cannot install {UV}: install uv yourself (pip install {UV}) and run "
-                    "this again"
+                    f"cannot install {UV} (checked against the hashes of {UV_REQUIREMENTS}): "
+                    f"install uv yourself (pip install --require-hashes -r {UV_REQUIREMENTS}) "
+                    "and run this again"
                 )
     return [str(binary)]
 
@@ -98,7 +112,8 @@ def entries(lock: str) -> dict[str, str]:
 
 
 def python_version(stack: Path) -> str:
-    return str(read_answers(stack).get("python_version") or "3.12")
+    """The stack's Python version, as copier recorded it (every release records it)."""
+    return str(read_answers(stack)["python_version"])
 
 
 def lock_stack(stack: Path) -> list[str]:

@@ -208,9 +208,10 @@ class Run:
             **os.environ,
             **{k: v for k, v in self.env.items() if not dotenv.is_sensitive(k)},
             "STACK_NAME": self.name,
-            "RELEASE_REGISTRY": self.registry,
-            "RELEASE": tag,
-            "CADDY_RELEASE": release.stack_tag(self.stack),
+            **{
+                f"{service.upper()}_IMAGE": image
+                for service, image in release.image_names(self.stack, self.registry, tag).items()
+            },
             "BACKEND_REPLICAS": str(backends),
             "SWARM_ENV_FILE": str(self.env_file),
         }
@@ -238,24 +239,32 @@ class Run:
             "--mount", f"type=bind,source={cli.data_folders(self.stack, self.app)[1]},"
             "target=/srv/logs",
             "--label", f"{NAMESPACE}={self.name}",
+            # Least privilege, as the stack's backend service (compose/docker-stack.yml).
+            "--cap-drop", "ALL", "--read-only", "--mount", "type=tmpfs,target=/tmp",
+            "--limit-pids", "256",
+            # The image's health check asks gunicorn, which a job does not run: the swarm would
+            # kill the migrations as unhealthy once its start period is over.
+            "--no-healthcheck",
         ]  # fmt: skip
         for key, secret in secret_names.items():
             command += ["--secret", f"source={secret},target={key.lower()}"]
             command += ["--env", f"{key}_FILE=/run/secrets/{key.lower()}"]
         docker(*command, image, "migrate")
         deadline = time.monotonic() + MIGRATE_TIMEOUT
-        state = ""
+        state = error = ""
         while time.monotonic() < deadline:
-            tasks = docker_json("service", "ps", job, check=False)
+            tasks = docker_json("service", "ps", "--no-trunc", job, check=False)
             state = tasks[0]["CurrentState"] if tasks else ""
+            error = tasks[0].get("Error", "") if tasks else ""
             if state.startswith(("Complete", "Failed", "Rejected")):
                 break
             time.sleep(1)
         if not state.startswith("Complete"):
             logs = service_logs(job)
             docker("service", "rm", job, check=False)
+            why = f"{state.strip() or 'timed out'}{': ' + error.strip() if error.strip() else ''}"
             raise StackError(
-                f"the migrations of {image} did not complete ({state.strip() or 'timed out'}); "
+                f"the migrations of {image} did not complete ({why}); "
                 f"nothing was rolled out. Their output:\n{logs[-3000:]}"
             )
         docker("service", "rm", job, check=False)

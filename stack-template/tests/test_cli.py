@@ -2,12 +2,23 @@ import io
 import os
 import tempfile
 import unittest
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
 from stacktool import cli
 from stacktool.errors import StackError
+
+
+def write_compose(stack, slug, version):
+    """The lines of the compose file that name the deployment and tag the stack's images."""
+    project = "${COMPOSE_PROJECT_NAME}"
+    images = "".join(
+        f"  {service}:\n    image: {project}-{service}:{version}\n"
+        for service in ("backend", "frontend", "caddy")
+    )
+    (stack / "compose").mkdir(parents=True)
+    (stack / "compose/docker-compose.app.yml").write_text(f"name: {slug}\nservices:\n{images}")
 
 
 class DataFoldersTest(unittest.TestCase):
@@ -16,7 +27,7 @@ class DataFoldersTest(unittest.TestCase):
         self.stack, self.app, self.data = root / "stack", root / "app", root / "data"
         self.stack.mkdir()
         self.app.mkdir()
-        (self.stack / ".copier-answers.yml").write_text('{"_commit": "1.0.0", "slug": "shop"}\n')
+        write_compose(self.stack, "shop", "1.0.0")
         self.env(f"DATA_ROOT={self.data}\n")
 
     def env(self, text):
@@ -88,6 +99,22 @@ class EnvGetTest(unittest.TestCase):
         self.assertEqual(self.get("UNSET"), "\n")
         self.assertEqual((self.app / ".env").read_text(), text)  # NEW_KEY was not added
 
+    def test_a_sensitive_value_is_printed_only_with_secret(self):
+        (self.app / ".env").write_text("POSTGRES_PASSWORD=hunter2\nSENTRY_DSN=https://k@x/1\n")
+        (self.app / ".env.example").write_text("POSTGRES_PASSWORD=\n")
+        for key in ("POSTGRES_PASSWORD", "SENTRY_DSN"):
+            said, output = io.StringIO(), io.StringIO()
+            with redirect_stdout(output), redirect_stderr(said):
+                self.assertEqual(cli.main(["env", str(self.app), "--get", key]), 1)
+            self.assertEqual(output.getvalue(), "")
+            self.assertIn(f"error: {key} is sensitive", said.getvalue())
+            self.assertIn("--secret", said.getvalue())
+        output = io.StringIO()
+        with redirect_stdout(output):
+            args = ["env", str(self.app), "--get", "POSTGRES_PASSWORD", "--secret"]
+            self.assertEqual(cli.main(args), 0)
+        self.assertEqual(output.getvalue(), "hunter2\n")
+
     def test_without_an_env_it_prints_an_empty_line_and_writes_none(self):
         (self.app / ".env.example").write_text("DB_DEV_PORT=5432\n")
         self.assertEqual(self.get("DB_DEV_PORT"), "\n")
@@ -99,7 +126,7 @@ class CommandLineTest(unittest.TestCase):
         root = Path(tempfile.mkdtemp(prefix="cli test "))
         self.stack, self.app = root / "stack", root / "app"
         (self.stack / "frontend").mkdir(parents=True)
-        (self.stack / ".copier-answers.yml").write_text('{"_commit": "1.2.0", "slug": "shop"}\n')
+        write_compose(self.stack, "shop", "1.2.0")
         (self.stack / "links.txt").write_text("")
         for folder in ("backend", "frontend"):
             (self.app / folder).mkdir(parents=True)

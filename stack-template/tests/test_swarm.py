@@ -8,7 +8,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from stacktool import release, swarm
+from stacktool import images, release, swarm
 from stacktool.errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ class SecretsTest(unittest.TestCase):
         text = "".join(f"{key}={value}\n" for key, value in {**SENSITIVE, **PLAIN}.items())
         (app / ".env").write_text(text)
         job = swarm.Run(STACK, app, folder)
-        with mock.patch.object(release, "stack_tag", return_value="1"):
+        with mock.patch.object(images, "_rendered", return_value=("shop", "1")):
             variables = job.variables("r1", 2)
         given = {k: v for k, v in variables.items() if os.environ.get(k) != v}
         given = job.env_file.read_text() + json.dumps(given)

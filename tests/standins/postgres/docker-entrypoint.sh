@@ -9,10 +9,15 @@ if [ "${1:0:1}" = - ]; then
     set -- postgres "$@"
 fi
 
+# As root, as the official entrypoint: the data folder and the socket folder (a tmpfs when the
+# root file system is read-only) become the postgres user's, then it runs as that user.
 if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
     mkdir -p "$PGDATA"
-    chown postgres:postgres "$PGDATA"
-    chmod 700 "$PGDATA"
+    chmod 700 "$PGDATA" || :
+    mkdir -p /var/run/postgresql || :
+    chmod 3775 /var/run/postgresql || :
+    find "$PGDATA" \! -user postgres -exec chown postgres '{}' +
+    find /var/run/postgresql \! -user postgres -exec chown postgres '{}' +
     exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
 
