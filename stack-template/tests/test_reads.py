@@ -1,5 +1,6 @@
-"""One `./stack deploy` reads each file of facts once: the app's .env and the stack's answers,
-counted while it runs against a fake `docker` on PATH."""
+"""One command reads each file of facts once at most: the app's .env, the stack's answers and
+its compose file (the slug and the version), counted while it runs against a fake `docker`
+on PATH. STACK_SHOW_READS=1 prints the counts."""
 
 import collections
 import io
@@ -24,7 +25,19 @@ from pathlib import Path
 
 args = sys.argv[1:]
 state = Path(__file__).with_name("workers-asked")
-if args[:1] == ["inspect"]:
+if args[:1] == ["info"]:
+    print(json.dumps({"Swarm": {"LocalNodeState": "active", "ControlAvailable": True}}))
+elif args[:1] == ["pull"]:
+    print(args[-1])
+elif args[:2] == ["node", "ls"]:
+    print(json.dumps({"ID": "n1"}))
+elif args[:2] == ["node", "inspect"]:
+    print(json.dumps([{"Spec": {"Labels": {"shop.db": "true"}}}]))
+elif args[:2] == ["service", "inspect"]:
+    print("[]")
+elif args[:2] == ["service", "ps"]:  # the migrate job
+    print(json.dumps({"CurrentState": "Complete 1 second ago"}))
+elif args[:1] == ["inspect"]:
     print(json.dumps([{"Config": {"Healthcheck": {"Test": ["CMD", "true"]}}}]))
 elif "pg_dump" in args[-1]:
     print("dump")
@@ -49,7 +62,8 @@ class ReadsTest(unittest.TestCase):
         for folder in ("backend", "frontend"):
             (self.app / folder).mkdir(parents=True)
         (self.app / ".env.example").write_text("DOMAIN=localhost\n")
-        (self.app / ".env").write_text(f"DOMAIN=localhost\nDATA_ROOT={root / 'data'}\n")
+        env = f"DOMAIN=localhost\nDATA_ROOT={root / 'data'}\nRELEASE_REGISTRY=localhost:5000\n"
+        (self.app / ".env").write_text(env)
         (self.app / "docker-compose.app.yml").write_text("services: {}\n")
         bin_dir = root / "bin"
         bin_dir.mkdir()
@@ -89,6 +103,16 @@ class ReadsTest(unittest.TestCase):
             print(f"\nreads of one ./stack deploy: {dict(counted)}", file=sys.stderr)
         self.assertLessEqual(counted[".env"], 1, counted)
         self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
+        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
+
+    def test_a_swarm_deploy_reads_the_apps_env_and_the_answers_once(self):
+        with mock.patch.object(os, "chown"):
+            counted = self.reads("swarm", "deploy", "--app", self.app, "--release", "r1")
+        if os.environ.get("STACK_SHOW_READS"):
+            print(f"\nreads of one ./stack swarm deploy: {dict(counted)}", file=sys.stderr)
+        self.assertLessEqual(counted[".env"], 1, counted)
+        self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
+        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
 
     def test_a_backup_reads_the_apps_env_once(self):
         counted = self.reads("backup", "--app", self.app)
@@ -96,3 +120,4 @@ class ReadsTest(unittest.TestCase):
             print(f"\nreads of one ./stack backup: {dict(counted)}", file=sys.stderr)
         self.assertLessEqual(counted[".env"], 1, counted)
         self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
+        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
