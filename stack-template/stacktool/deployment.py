@@ -25,9 +25,6 @@ class Deployment:
     def __init__(self, stack: Path, app: Path) -> None:
         self.stack, self.app = Path(stack), Path(app)
 
-    def __repr__(self) -> str:
-        return f"Deployment({str(self.stack)!r}, {str(self.app)!r})"
-
     # ---- Files read once ----
 
     @property
