@@ -18,7 +18,6 @@ puts the data before back. Every file of a backup is private (mode 600, in a 700
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import hashlib
@@ -32,19 +31,16 @@ import tarfile
 import time
 from pathlib import Path
 
-from . import archive, cli, dotenv, images, links
+from . import archive, dotenv, images, targets
+from .deployment import BACKUPS, Deployment
 from .errors import StackError
 
-BACKUPS = "backups"
 MANIFEST = "manifest.json"
 DATABASE, MEDIA, ENV_COPY = "database.dump", "media.tar", "app.env"
 ENV_BEFORE = ".env-before-restore"  # the .env that restore --env changed, in BACKUPS
 DEFAULT_KEEP = 7
-COMPOSE = ("docker", "compose", "-f", "docker-compose.app.yml")
 # A backup folder's name: its UTC time, e.g. 20261126T031500Z (a -2 when two share a second).
 NAME = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
-# Services left running during a restore: they write nothing the backup holds.
-KEEP_RUNNING = {"db", "caddy", "frontend", "redis"}
 # Tables `migrate` fills by itself: rows there are not data a restore would replace.
 MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission")
 # The database password belongs to the database volume, not to its data (a dump holds no
@@ -213,131 +209,10 @@ def differing_secrets(present: dict[str, str], backed_up: dict[str, str]) -> lis
     )
 
 
-# ---- Docker -----------------------------------------------------------------------------
+# ---- The database ---------------------------------------------------------------------
 
 
-def compose(app: Path, *args: str, **options) -> subprocess.CompletedProcess:
-    options.setdefault("check", False)
-    return subprocess.run([*COMPOSE, *args], cwd=app, **options)
-
-
-def compose_or_fail(app: Path, doing: str, *args: str, **options) -> str:
-    result = compose(app, *args, capture_output=True, text=True, **options)
-    if result.returncode != 0:
-        raise StackError(f"{doing} failed: {result.stderr.strip()[-800:]}")
-    return result.stdout
-
-
-class Compose:
-    """The deployment on one server: the app's compose project."""
-
-    def __init__(self, app: Path) -> None:
-        self.app = app
-
-    def db(self, script: str, **options) -> subprocess.CompletedProcess:
-        """`sh -c script` in the database's container."""
-        return compose(self.app, "exec", "-T", "db", "sh", "-c", script, **options)
-
-    def db_running(self) -> bool:
-        running = compose(
-            self.app, "ps", "--status", "running", "--services", capture_output=True, text=True
-        )
-        return "db" in running.stdout.split()
-
-    def start_db(self) -> None:
-        compose_or_fail(
-            self.app,
-            "starting the database (docker compose up -d --wait db)",
-            "up",
-            "-d",
-            "--wait",
-            "db",
-        )
-
-    def stop_writers(self) -> None:
-        services = compose_or_fail(self.app, "listing the services", "config", "--services")
-        writers = [s for s in services.split() if s not in KEEP_RUNNING]
-        if writers:
-            compose_or_fail(self.app, "stopping what writes", "stop", *writers)
-
-    def start(self) -> None:
-        compose_or_fail(
-            self.app, "starting the services (docker compose up -d --wait)", "up", "-d", "--wait"
-        )
-
-
-class Swarm:
-    """The deployment on Docker Swarm (./stack swarm deploy): the stack of that name, whose
-    database runs on this node (the one labelled <name>.db)."""
-
-    WRITERS = ("backend", "worker", "beat")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.replicas: dict[str, int] = {}
-
-    def container(self) -> str:
-        from . import swarm
-
-        label = f"label=com.docker.swarm.service.name={self.name}_db"
-        found = swarm.docker("ps", "--quiet", "--filter", label, "--filter", "status=running")
-        return (found.split() or [""])[0]
-
-    def db(self, script: str, **options) -> subprocess.CompletedProcess:
-        command = ["docker", "exec", "-i", self.container(), "sh", "-c", script]
-        return subprocess.run(command, check=False, **options)
-
-    def db_running(self) -> bool:
-        return bool(self.container())
-
-    def start_db(self) -> None:
-        deadline = time.monotonic() + 120
-        while not self.db_running():
-            if time.monotonic() > deadline:
-                raise StackError(
-                    f"the database of stack {self.name} does not run on this node: run this on "
-                    f"the node labelled {self.name}.db (docker service ps {self.name}_db)"
-                )
-            time.sleep(1)
-        while self.db("pg_isready -q", capture_output=True).returncode != 0:
-            if time.monotonic() > deadline:
-                raise StackError(f"the database of stack {self.name} does not accept connections")
-            time.sleep(1)
-
-    def _scale(self, counts: dict[str, int]) -> None:
-        from . import swarm
-
-        if counts:
-            args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
-            swarm.docker("service", "scale", "--detach=false", *args, timeout=swarm.ROLLOUT_TIMEOUT)
-
-    def stop_writers(self) -> None:
-        from . import swarm
-
-        for which in self.WRITERS:
-            count = swarm.replicas(self.name, which)
-            if count:
-                self.replicas[which] = count
-        self._scale({which: 0 for which in self.replicas})
-
-    def start(self) -> None:
-        self._scale(self.replicas)
-
-
-def target(stack: Path, app: Path) -> Compose | Swarm:
-    """Where the deployment runs: compose, unless its database runs as a swarm service."""
-    from . import swarm
-
-    here = Compose(app)
-    if here.db_running():
-        return here
-    name = swarm.name_of(stack, app)
-    if swarm.service(name, "db"):
-        return Swarm(name)
-    return here
-
-
-def tables_with_rows(site: Compose | Swarm) -> list[str]:
+def tables_with_rows(site: targets.Target) -> list[str]:
     script = f'psql -XAtq -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "{TABLES_WITH_ROWS}"'
     result = site.db(script, capture_output=True, text=True)
     if result.returncode != 0:
@@ -397,13 +272,12 @@ def write_media(media: Path, file) -> list[str]:
     return left_out
 
 
-def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) -> list[str]:
-    """Back up the deployment of `app`; return what to tell the user."""
-    env = dotenv.read_env(app)
-    count = keep_count(keep, env)
-    media = cli.data_folders(stack, app)[0]
-    backups = media.parent / BACKUPS
-    site = target(stack, app)
+def backup(deployment: Deployment, keep: int | None = None, prune: bool = True) -> list[str]:
+    """Back up the deployment; return what to tell the user."""
+    app = deployment.app
+    count = keep_count(keep, deployment.env)
+    media, backups = deployment.media, deployment.backups
+    site = targets.find(deployment)
     if not site.db_running():
         raise StackError(
             f"the database of {app} is not running: start it (make up, or docker compose "
@@ -422,13 +296,13 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
         with _private_file(work / MEDIA, "w+b") as tar:
             left_out = write_media(media, tar)
         with _private_file(work / ENV_COPY) as copy:
-            copy.write((app / dotenv.ENV).read_bytes())
+            copy.write(deployment.env_text.encode("utf-8"))
         content = manifest(
             work,
             [DATABASE, MEDIA, ENV_COPY],
-            project=images.project(stack, env),
+            project=deployment.name,
             created=moment.isoformat().replace("+00:00", "Z"),
-            template_version=images.version(stack),
+            template_version=deployment.version,
             app_commit=app_commit(app),
         )
         with _private_file(work / MANIFEST, "w") as file:
@@ -459,11 +333,12 @@ def backup(stack: Path, app: Path, keep: int | None = None, prune: bool = True) 
     return said
 
 
-def chosen_backup(stack: Path, app: Path, named: Path | None) -> Path:
+def chosen_backup(deployment: Deployment, named: Path | None) -> Path:
     """The named backup, or the newest in the named folder of backups, or by default the
     newest of the deployment's."""
+    app = deployment.app
     if named is None:
-        backups = cli.data_folders(stack, app)[0].parent / BACKUPS
+        backups = deployment.backups
     elif (named / MANIFEST).exists() or not named.is_dir():
         return named.resolve()  # verify() says what is wrong with it
     else:
@@ -551,7 +426,7 @@ def swap_media(media: Path, incoming: Path, previous: Path) -> None:
         raise StackError(f"putting the restored media in place failed: {error}") from None
 
 
-def _db_or_fail(site: Compose | Swarm, script: str, doing: str, stdin=None) -> None:
+def _db_or_fail(site: targets.Target, script: str, doing: str, stdin=None) -> None:
     result = site.db(script, stdin=stdin, capture_output=True)
     if result.returncode != 0:
         lines = result.stderr.decode(errors="replace").strip().splitlines()
@@ -559,26 +434,28 @@ def _db_or_fail(site: Compose | Swarm, script: str, doing: str, stdin=None) -> N
 
 
 def restore(
-    stack: Path,
-    app: Path,
+    deployment: Deployment,
     named: Path | None = None,
     replace: bool = False,
     take_env: bool = False,
 ) -> list[str]:
-    """Restore a backup (default: the newest) into the deployment of `app`."""
+    """Restore a backup (default: the newest) into the deployment."""
+    app = deployment.app
     if named is None:
-        dotenv.read_env(app)  # the backups are found through it
-    folder = chosen_backup(stack, app, named)
+        deployment.check_env()  # the backups are found through it
+    folder = chosen_backup(deployment, named)
     facts = verify(folder)
     said, secrets = settle_env(app, folder, take_env)
-    media = cli.data_folders(stack, app)[0]
+    if said:  # settle_env wrote the backup's .env: read it anew
+        deployment = Deployment(deployment.stack, app)
+    media = deployment.media
     previous = beside(media, "before-restore")
     if previous.exists():
         raise StackError(
             f"{previous} is left from a restore that did not finish: it holds the media from "
             "before it. Move it away (or delete it), then restore again"
         )
-    site = target(stack, app)
+    site = targets.find(deployment)
     site.start_db()
     rows = tables_with_rows(site)
     media.mkdir(parents=True, exist_ok=True)
@@ -608,7 +485,7 @@ def restore(
         raise
     said += note
     if rows or media_there:
-        said += [f"Backed up the data it replaces first: {backup(stack, app, prune=False)[0]}"]
+        said += [f"Backed up the data it replaces first: {backup(deployment, prune=False)[0]}"]
     if secrets:
         said += take_secrets(app, secrets, media.parent / BACKUPS)
     prepared, stopped = time.monotonic() - start, time.monotonic()
@@ -641,44 +518,3 @@ def restore(
         f" the site, {stopped:.1f} s to switch with what writes stopped); the site is up"
     )
     return said
-
-
-# ---- Command line -----------------------------------------------------------------------
-
-COMMANDS = ("backup", "restore")
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    job = commands.add_parser(
-        "backup",
-        help="back up the database, the media and .env into $DATA_ROOT/<deployment>/backups",
-    )
-    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
-    job.add_argument(
-        "--keep",
-        type=int,
-        metavar="N",
-        help="keep the newest N (default: BACKUP_KEEP in .env, else 7)",
-    )
-    job = commands.add_parser(
-        "restore", help="restore a backup (default: the newest) and start again"
-    )
-    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
-    job.add_argument(
-        "backup", type=Path, nargs="?", metavar="BACKUP", help="a backup, or a folder of them"
-    )
-    job.add_argument(
-        "--replace", action="store_true", help="replace data already there (backed up first)"
-    )
-    job.add_argument(
-        "--env", action="store_true", help="take the backup's secrets where .env has others"
-    )
-
-
-def run(stack: Path, args: argparse.Namespace) -> list[str]:
-    app = links.app_or_linked(stack, args.app)
-    if not app.is_dir():
-        raise StackError(f"app folder '{app}' not found: name the app's checkout with --app PATH")
-    if args.command == "backup":
-        return backup(stack, app, args.keep)
-    return restore(stack, app, args.backup, args.replace, args.env)

@@ -3,70 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from . import backup, deploy, dotenv, images, links, lock, npmlock, swarm
+from . import backup, deploy, docker, dotenv, images, install, links, lock, npmlock, release, swarm
+from .deployment import Deployment
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
-
-
-def data_folders(stack: Path, app: Path) -> list[Path]:
-    """The host folders a deployment of the app keeps its data in: DATA_ROOT/<name>/..., with
-    DATA_ROOT from the app's .env (the one place it is set; compose reads it there too) and
-    <name> the compose project (COMPOSE_PROJECT_NAME there, else the slug, as in compose)."""
-    env = dotenv.read_env(app)
-    root = env.get("DATA_ROOT", "")
-    if not os.path.isabs(root) or ".." in Path(root).parts:
-        raise StackError(
-            f"DATA_ROOT={root!r} in {app / dotenv.ENV}: give an absolute path without '..', "
-            "e.g. DATA_ROOT=/data"
-        )
-    name = images.project(stack, env, str(app / dotenv.ENV))
-    return [Path(root) / name / folder for folder in ("media", "logs", "releases")]
-
-
-def create_data_folders(stack: Path, app: Path) -> list[str]:
-    said = []
-    for folder in data_folders(stack, app):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if folder.stat().st_uid != images.BACKEND_UID:
-                os.chown(folder, images.BACKEND_UID, images.BACKEND_UID)
-        except PermissionError:
-            uid = images.BACKEND_UID
-            raise StackError(
-                f"cannot give {folder} to the backend's user (uid {uid}): run ./install.sh as "
-                f"root, or create it yourself (sudo install -d -o {uid} -g {uid} {folder}); "
-                f"DATA_ROOT is set in {app / dotenv.ENV}"
-            ) from None
-        said.append(f"Data folder: {folder}")
-    return said
-
-
-def build(stack: Path, app: Path | None) -> tuple[Path | None, list[str]]:
-    """Check Docker, then build the images with the packages of `app`, by default the app
-    linked last; return that app and what to tell the user."""
-    images.check_docker()
-    app = app or links.linked_app(stack)
-    return app, [f"Built {' '.join(images.build(stack, app))}"]
-
-
-def install(stack: Path, app: Path | None) -> list[str]:
-    """With an app: link it and sync its .env. Without: check Docker, build the images
-    with the packages of the app linked last, and create that app's data folders."""
-    if app is not None:
-        said = links.link(stack, app) + dotenv.sync(app)
-        try:
-            return said + create_data_folders(stack, app)
-        except StackError as error:  # linking works anywhere; the folders matter on a server
-            return [*said, f"note: {error}"]
-    linked, said = build(stack, None)
-    if linked:
-        return said + create_data_folders(stack, linked)
-    return [*said, "No app linked yet: link one with ./install.sh --app PATH"]
 
 
 class _Commands(argparse._SubParsersAction):
@@ -134,37 +78,88 @@ def parser() -> argparse.ArgumentParser:
         help="write PATH/backend/requirements-app.lock and PATH/frontend/package-app.lock.json",
     )
     commands.add_parser("version", help="print the template version of this stack")
-    backup.add_commands(commands)
-    swarm.add_commands(commands)
+    _backup_commands(commands)
+    _swarm_commands(commands)
     return top
+
+
+def _backup_commands(commands: argparse._SubParsersAction) -> None:
+    job = commands.add_parser(
+        "backup",
+        help="back up the database, the media and .env into $DATA_ROOT/<deployment>/backups",
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        help="keep the newest N (default: BACKUP_KEEP in .env, else 7)",
+    )
+    job = commands.add_parser(
+        "restore", help="restore a backup (default: the newest) and start again"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument(
+        "backup", type=Path, nargs="?", metavar="BACKUP", help="a backup, or a folder of them"
+    )
+    job.add_argument(
+        "--replace", action="store_true", help="replace data already there (backed up first)"
+    )
+    job.add_argument(
+        "--env", action="store_true", help="take the backup's secrets where .env has others"
+    )
+
+
+def _swarm_commands(commands: argparse._SubParsersAction) -> None:
+    job = commands.add_parser(
+        "release", help="build the release images of a committed app version and push them"
+    )
+    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
+    job.add_argument("--commit", default="HEAD", metavar="REV", help="default: HEAD")
+    job.add_argument("--registry", metavar="HOST[/PATH]", help="default: RELEASE_REGISTRY")
+    job.add_argument("--no-push", action="store_true", help="build only")
+    top = commands.add_parser("swarm", help="the app on Docker Swarm: deploy, scale, rollback")
+    jobs = top.add_subparsers(dest="swarm_command", metavar="JOB", required=True)
+    job = jobs.add_parser("deploy", help="migrate, then roll the stack over to a release")
+    job.add_argument("--release", metavar="TAG", help="default: the app's HEAD's release")
+    job.add_argument("--replicas", type=int, metavar="N", help="backends (default: as now, or 2)")
+    job = jobs.add_parser("scale", help="run N backend replicas")
+    job.add_argument("replicas", type=int, metavar="N")
+    jobs.add_parser("rollback", help="back to the release deployed before this one")
+    jobs.add_parser("status", help="the stack's services, replicas and images")
+    for job in jobs.choices.values():
+        job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
 
 
 # The commands that also work on the stack alone, without an app linked.
 STACK_ALONE = ("install", "build", "lock")
+# The commands that run Docker; `install` does without --app (it builds the images).
+DOCKER_COMMANDS = ("build", "deploy", "rollback", "release", "swarm", "backup", "restore")
 
 
-def prerequisites(stack: Path, args: argparse.Namespace) -> None:
+def prerequisites(stack: Path, args: argparse.Namespace) -> Deployment | None:
     """Before any command writes: its app is an app checkout (never the stack), the app's
     .env is readable, Docker is there if the command needs it. args.app becomes the
-    checked app (absolute) where the command names or needs one."""
+    checked app (absolute) where the command names or needs one; returns the deployment
+    of the app checked (the facts read for the check, kept for the command)."""
     if getattr(args, "app_option", None) is not None:
         if args.app is not None and args.app != args.app_option:
             raise StackError(f"two apps named, {args.app} and {args.app_option}: name one")
         args.app = args.app_option
     if args.command == "version":
-        return
+        return None
+    deployment = None
     # `install` and `build` without --app work with the app linked last, if any: check it too.
     app = args.app or (None if args.command == "lock" else links.linked_app(stack))
     if app is not None or args.command not in STACK_ALONE:
         checked = links.check_app(stack, links.app_or_linked(stack, app))
-        dotenv.read_env(checked, required=False)  # an error naming the fix if unreadable
+        deployment = Deployment(stack, checked)
+        deployment.check_env(required=False)  # an error naming the fix if unreadable
         if args.app is not None or args.command not in STACK_ALONE:
             args.app = checked
-    # The commands that run Docker; `install` does without --app (it builds the images).
-    if args.command in ("build", "deploy", "rollback", "release", "swarm", *backup.COMMANDS) or (
-        args.command == "install" and args.app is None
-    ):
-        images.docker_on_path()
+    if args.command in DOCKER_COMMANDS or (args.command == "install" and args.app is None):
+        docker.on_path()
+    return deployment
 
 
 def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
@@ -174,9 +169,9 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
     elif args.command is None:
         parser().error("name a COMMAND (./stack --help lists them)")
     try:
-        prerequisites(stack, args)
+        deployment = prerequisites(stack, args)
         if args.command == "install":
-            said = install(stack, args.app)
+            said = install.install(stack, args.app)
         elif args.command == "link":
             said = links.link(stack, args.app)
         elif args.command == "env" and args.get:
@@ -185,19 +180,23 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
                     f"{args.get} is sensitive (a secret in a terminal or a CI log is one no "
                     f"more): add --secret to print it anyway"
                 )
-            said = [dotenv.read_env(args.app, required=False).get(args.get, "")]
+            said = [deployment.env_if_any.get(args.get, "")]
         elif args.command == "env":
             said = dotenv.sync(args.app)
         elif args.command == "build":
-            said = build(stack, args.app)[1]
+            said = install.build(stack, args.app)[1]
         elif args.command == "deploy":
-            said = deploy.deploy(stack, args.app)
+            said = deploy.deploy(deployment)
         elif args.command == "rollback":
-            said = deploy.rollback(stack, args.app)
-        elif args.command in backup.COMMANDS:
-            said = backup.run(stack, args)
-        elif args.command in ("release", "swarm"):
-            said = swarm.run(stack, args)
+            said = deploy.rollback(deployment)
+        elif args.command == "backup":
+            said = backup.backup(deployment, args.keep)
+        elif args.command == "restore":
+            said = backup.restore(deployment, args.backup, args.replace, args.env)
+        elif args.command == "release":
+            said = release.build(deployment, args.commit, args.registry, not args.no_push)
+        elif args.command == "swarm":
+            said = _swarm(deployment, args)
         elif args.command == "lock":
             if args.app:
                 said = lock.lock_app(stack, args.app) + npmlock.lock_app(stack, args.app)
@@ -211,3 +210,13 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
     for line in said:
         print(line)
     return 0
+
+
+def _swarm(deployment: Deployment, args: argparse.Namespace) -> list[str]:
+    if args.swarm_command == "deploy":
+        return swarm.deploy(deployment, args.release, args.replicas)
+    if args.swarm_command == "scale":
+        return swarm.scale(deployment, args.replicas)
+    if args.swarm_command == "rollback":
+        return swarm.rollback(deployment)
+    return swarm.status(deployment)

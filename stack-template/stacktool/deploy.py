@@ -16,14 +16,13 @@ running. A rollback points `current` at the release before and serves its bundle
 from __future__ import annotations
 
 import json
-import subprocess
 import time
-from pathlib import Path
 
-from . import links
+from . import docker
+from .deployment import Deployment
+from .docker import COMPOSE_FILE
 from .errors import StackError
 
-COMPOSE_FILE = "docker-compose.app.yml"
 # Prints the pids of gunicorn's workers: the children of the container's pid 1, the master.
 WORKERS = (
     "import os\n"
@@ -39,23 +38,14 @@ RELOAD = "import os, signal; os.kill(1, signal.SIGHUP)"  # pid 1: gunicorn's mas
 BACKEND_RELOAD_TIMEOUT = 120
 
 
-class Compose:
-    """`docker compose -f docker-compose.app.yml` in the app's folder (which reads its .env)."""
+class Compose(docker.Compose):
+    """The app's compose project, for a deploy: a failed step says the old release serves."""
 
-    def __init__(self, app: Path) -> None:
-        self.app = app
-
-    def run(self, *args: str, check: bool = True, quiet: bool = True) -> str:
-        command = ["docker", "compose", "-f", COMPOSE_FILE, *args]
-        result = subprocess.run(
-            command,
-            cwd=self.app,
-            stdout=subprocess.PIPE if quiet else None,
-            stderr=subprocess.PIPE if quiet else None,
-            text=True,
-            check=False,
-        )
-        if check and result.returncode != 0:
+    def run(self, *args: str, quiet: bool = True) -> str:
+        """The command's output; its output shown unless `quiet` (a long step: no time bound)."""
+        options = {} if quiet else {"timeout": None}
+        result = self.call(*args, capture=quiet, **options)
+        if result.returncode != 0:
             detail = (result.stderr or "").strip()[-2000:] if quiet else ""
             raise StackError(
                 f"`docker compose {' '.join(args)}` failed in {self.app}"
@@ -64,21 +54,13 @@ class Compose:
             )
         return result.stdout or ""
 
-    def call(self, *args: str) -> subprocess.CompletedProcess:
-        """The command's result, its output captured, whatever its exit code."""
-        command = ["docker", "compose", "-f", COMPOSE_FILE, *args]
-        return subprocess.run(command, cwd=self.app, capture_output=True, text=True, check=False)
-
     def running(self) -> set[str]:
         return set(self.run("ps", "--status", "running", "--services").split())
 
 
-def running_site(stack: Path, app: Path | None) -> tuple[Compose, set[str]]:
+def running_site(deployment: Deployment) -> tuple[Compose, set[str]]:
     """The app's compose project, refused unless its site runs."""
-    app = app or links.linked_app(stack)
-    if app is None:
-        raise StackError("no app linked to this stack: name one, e.g. ./stack deploy --app PATH")
-    app = Path(app).resolve()
+    app = deployment.app
     if not (app / COMPOSE_FILE).exists():
         raise StackError(
             f"{app / COMPOSE_FILE} not found: link the app first (./install.sh --app {app})"
@@ -94,12 +76,14 @@ def running_site(stack: Path, app: Path | None) -> tuple[Compose, set[str]]:
     return compose, running
 
 
-def deploy(stack: Path, app: Path | None) -> list[str]:
-    compose, running = running_site(stack, app)
+def deploy(deployment: Deployment) -> list[str]:
+    compose, running = running_site(deployment)
     start = time.monotonic()
 
     print("Building the frontend beside the bundle that serves", flush=True)
-    build = compose.call("run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "build")
+    build = compose.call(
+        "run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "build", timeout=None
+    )
     if build.returncode != 0:
         raise StackError(
             "the frontend build failed; the site still serves the previous release. Its "
@@ -118,8 +102,8 @@ def deploy(stack: Path, app: Path | None) -> list[str]:
     ]
 
 
-def rollback(stack: Path, app: Path | None) -> list[str]:
-    compose, running = running_site(stack, app)
+def rollback(deployment: Deployment) -> list[str]:
+    compose, running = running_site(deployment)
     start = time.monotonic()
     command = ("exec", "-T", "backend", "python", "/opt/stack/releases.py", "rollback")
     result = compose.call(*command)
@@ -170,11 +154,9 @@ def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
 def health_check(compose: Compose) -> list[str]:
     """The backend's health check as Docker runs it: its image's (backend/Dockerfile)."""
     containers = compose.run("ps", "--quiet", "backend").split()
-    found = subprocess.run(
-        ["docker", "inspect", *containers[:1]], capture_output=True, text=True, check=False
-    )
+    found = docker.inspect(*containers[:1])
     try:
-        test = json.loads(found.stdout)[0]["Config"]["Healthcheck"]["Test"]
+        test = found[0]["Config"]["Healthcheck"]["Test"]
     except (ValueError, LookupError, TypeError):
         test = []
     if test[:1] not in (["CMD"], ["CMD-SHELL"]):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from . import dotenv, lock, npmlock
+from . import docker, dotenv, lock, npmlock
 from .errors import StackError
 
 SERVICES = ("backend", "frontend", "caddy")
@@ -31,7 +30,7 @@ APP_PACKAGES = {
 }
 
 
-def _rendered(stack: Path) -> tuple[str, str]:
+def rendered(stack: Path) -> tuple[str, str]:
     """The slug and the template version as copier rendered them into the compose file, the
     one place the tool and compose both read them: its `name:` and the one tag of the stack's
     images (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
@@ -51,24 +50,29 @@ def _rendered(stack: Path) -> tuple[str, str]:
 
 
 def slug(stack: Path) -> str:
-    return _rendered(stack)[0]
+    return rendered(stack)[0]
 
 
 def version(stack: Path) -> str:
     """The template version the stack was generated from ("dev" when copier recorded none)."""
-    return _rendered(stack)[1]
+    return rendered(stack)[1]
 
 
 def project(stack: Path, env: dict[str, str], where: str = "the app's .env") -> str:
     """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values (`where`), else
-    the slug (the `name:` of the compose file). Its images, volumes and data folders carry it,
-    so it is checked before any path is built from it."""
-    name = env.get("COMPOSE_PROJECT_NAME") or slug(stack)
+    the slug (the `name:` of the compose file)."""
+    return project_name(slug(stack), env, where)
+
+
+def project_name(slug: str, env: dict[str, str], where: str = "the app's .env") -> str:
+    """COMPOSE_PROJECT_NAME of the .env values (`where`), else `slug`. The deployment's images,
+    volumes and data folders carry it, so it is checked before any path is built from it."""
+    name = env.get("COMPOSE_PROJECT_NAME") or slug
     if not PROJECT_NAME.fullmatch(name):
         raise StackError(
             f"COMPOSE_PROJECT_NAME={name!r} in {where}: give a name compose accepts, lowercase "
             "letters, digits, - and _ (a letter or digit first), "
-            f"e.g. COMPOSE_PROJECT_NAME={slug(stack)}"
+            f"e.g. COMPOSE_PROJECT_NAME={slug}"
         )
     return name
 
@@ -78,38 +82,6 @@ def tags(stack: Path, app: Path | None = None) -> dict[str, str]:
     names (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
     name = project(stack, dotenv.read_env(app, required=False) if app else {})
     return {service: f"{name}-{service}:{version(stack)}" for service in SERVICES}
-
-
-def _succeeds(command: list[str]) -> bool:
-    return subprocess.run(command, capture_output=True, check=False).returncode == 0
-
-
-def docker_on_path() -> None:
-    """The docker command is there, or an error naming the fix."""
-    if not shutil.which("docker"):
-        raise StackError(
-            "docker not found: install Docker Engine (https://docs.docker.com/engine/install/)"
-        )
-
-
-def check_docker() -> None:
-    """Docker engine, compose v2 and buildx are there, or an error naming the fix."""
-    docker_on_path()
-    if not _succeeds(["docker", "info"]):
-        raise StackError(
-            "the Docker engine does not answer: start it (systemctl start docker) and check "
-            "that this user may use it (the docker group)"
-        )
-    if not _succeeds(["docker", "compose", "version"]):
-        raise StackError(
-            "docker compose v2 not found: install the compose plugin "
-            "(package docker-compose-plugin or docker-compose)"
-        )
-    if not _succeeds(["docker", "buildx", "version"]):
-        raise StackError(
-            "docker buildx not found: install the buildx plugin "
-            "(package docker-buildx-plugin or docker-buildx)"
-        )
 
 
 def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]:
@@ -143,12 +115,12 @@ def build(stack: Path, app: Path | None) -> list[str]:
         contexts = app_contexts(stack, app, Path(tmp))
         for service, tag in built.items():
             print(f"Building {tag}", flush=True)
-            command = ["docker", "build", "--target", "runtime", "--tag", tag]
+            command = ["build", "--target", "runtime", "--tag", tag]
             if service in contexts:
                 command += ["--build-context", f"app={contexts[service]}"]
             if service in ("backend", "caddy"):
                 command += ["--build-arg", f"APP_UID={BACKEND_UID}"]
-            result = subprocess.run([*command, str(stack / service)], check=False)
+            result = docker.call(*command, str(stack / service), capture=False, timeout=None)
             if result.returncode != 0:
                 raise StackError(f"building {tag} failed (the output above says why)")
     return list(built.values())

@@ -13,7 +13,6 @@ are pushed to the registry RELEASE_REGISTRY of the app's .env (or --registry).
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -21,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import dotenv, images, links, lock, npmlock
+from . import docker, dotenv, images, links, lock, npmlock
 from .archive import extract as unpack
+from .deployment import Deployment
 from .errors import StackError
 
 SERVICES = ("backend", "web", "caddy")
@@ -48,19 +48,20 @@ def _tag_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)[:60]
 
 
-def stack_tag(stack: Path) -> str:
-    return _tag_part(images.version(stack))
+def stack_tag(version: str) -> str:
+    """The tag of the stack's own images: its template version."""
+    return _tag_part(version)
 
 
-def tag(stack: Path, commit: str) -> str:
+def tag(version: str, commit: str) -> str:
     """The tag of a release: the app commit (12 digits) and the stack version."""
-    return f"{commit[:12]}-{stack_tag(stack)}"
+    return f"{commit[:12]}-{stack_tag(version)}"
 
 
-def image_names(stack: Path, where: str, release: str) -> dict[str, str]:
-    slug = images.slug(stack)
+def image_names(deployment: Deployment, where: str, release: str) -> dict[str, str]:
+    caddy = stack_tag(deployment.version)
     return {
-        service: f"{where}/{slug}-{service}:{stack_tag(stack) if service == 'caddy' else release}"
+        service: f"{where}/{deployment.slug}-{service}:{caddy if service == 'caddy' else release}"
         for service in SERVICES
     }
 
@@ -136,35 +137,25 @@ def build_settings(tree: Path, env: dict[str, str], folder: Path) -> dict[str, s
     return values
 
 
-def _docker(doing: str, *args: str) -> None:
-    print(f"{doing}: docker {' '.join(args[:2])} ...", flush=True)
-    if subprocess.run(["docker", *args], check=False).returncode != 0:
-        raise StackError(f"{doing} failed (the output above says why)")
-
-
 def _size(image: str) -> str:
-    found = subprocess.run(
-        ["docker", "image", "inspect", image], capture_output=True, text=True, check=False
-    )
-    size = json.loads(found.stdout)[0]["Size"] if found.returncode == 0 else 0
+    found = docker.inspect(image)
+    size = found[0]["Size"] if found else 0
     return f"{size / 1e6:.0f} MB"
 
 
 def build(
-    stack: Path,
-    app: Path | None,
+    deployment: Deployment,
     revision: str = "HEAD",
     where: str | None = None,
     push: bool = True,
 ) -> list[str]:
     """Build (and push) the release images of the app at `revision`; return what to say."""
-    app = links.app_or_linked(stack, app)
-    env = dotenv.read_env(app, required=False)
+    stack, app, env = deployment.stack, deployment.app, deployment.env_if_any
     where = registry(env, where)
-    images.check_docker()
+    docker.check()
     commit = commit_of(app, revision)
-    release = tag(stack, commit)
-    names = image_names(stack, where, release)
+    release = tag(deployment.version, commit)
+    names = image_names(deployment, where, release)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="stack-release-") as tmp:
         folder = Path(tmp)
@@ -173,7 +164,7 @@ def build(
         settings = build_settings(tree, env, folder / "settings")
         (folder / "contexts").mkdir()
         contexts = images.app_contexts(stack, tree, folder / "contexts")
-        _docker(
+        docker.shown(
             f"Building {names['backend']}",
             "build",
             "--target",
@@ -192,7 +183,7 @@ def build(
             names["backend"],
             str(stack / "backend"),
         )
-        _docker(
+        docker.shown(
             "Building the frontend's bundle",
             "build",
             "--target",
@@ -205,7 +196,7 @@ def build(
             f"type=local,dest={folder / 'bundle'}",
             str(stack / "frontend"),
         )
-        _docker(
+        docker.shown(
             f"Building {names['web']}",
             "build",
             "--target",
@@ -220,7 +211,7 @@ def build(
             names["web"],
             str(stack / "caddy"),
         )
-        _docker(
+        docker.shown(
             f"Building {names['caddy']}",
             "build",
             "--target",
@@ -236,7 +227,7 @@ def build(
     said += [f"  {name} ({_size(name)})" for name in names.values()]
     if push:
         for name in names.values():
-            _docker(f"Pushing {name}", "push", "--quiet", name)
+            docker.shown(f"Pushing {name}", "push", "--quiet", name)
         said.append(f"Pushed to {where} in {time.monotonic() - start - built:.1f} s")
     said.append(f"Deploy it: {stack / 'stack'} swarm deploy --app {app} --release {release}")
     return said

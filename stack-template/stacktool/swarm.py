@@ -14,13 +14,12 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from . import cli, dotenv, images, links, release
-from .answers import read_answers
+from . import docker, dotenv, release
+from .deployment import Deployment
 from .errors import StackError
 
 STACK_FILE = "compose/docker-stack.yml"
@@ -29,48 +28,13 @@ APP_SERVICES = ("backend", "web", "worker", "beat")
 DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
 ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
-DOCKER_TIMEOUT = 300  # for one docker command: a hung one becomes an error, never a hung tool
 LOGS_TIMEOUT = 30  # `docker service logs` can hang for good (docker/cli#4678)
 NAMESPACE = "com.docker.stack.namespace"  # the label docker stack deploy gives what it makes
 
 
-def _run_docker(
-    args: tuple[str, ...], stdin: str | None, timeout: float | None, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """`docker args`, captured; an error when it does not finish within `timeout` seconds
-    (DOCKER_TIMEOUT by default)."""
-    timeout = timeout or DOCKER_TIMEOUT
-    try:
-        return subprocess.run(
-            ["docker", *args], input=stdin, capture_output=True, text=True, check=False,
-            timeout=timeout, env=env,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise StackError(
-            f"`docker {' '.join(args)}` did not finish within {timeout:.0f} s: is the engine "
-            "answering (docker info)? Run the command again to see where it stops"
-        ) from None
-
-
-def docker(
-    *args: str, check: bool = True, stdin: str | None = None, timeout: float | None = None
-) -> str:
-    """`docker args`; its output. An error when it fails (with check) or hangs."""
-    result = _run_docker(args, stdin, timeout)
-    if check and result.returncode != 0:
-        raise StackError(f"`docker {' '.join(args)}` failed: {result.stderr.strip()[-800:]}")
-    return result.stdout
-
-
-def docker_json(*args: str, check: bool = True) -> list[dict]:
-    """`docker ... --format json`: one object a line."""
-    out = docker(*args, "--format", "json", check=check)
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
 def check_swarm() -> None:
-    images.check_docker()
-    swarm = docker_json("info")[0].get("Swarm") or {}
+    docker.check()
+    swarm = docker.json_lines("info")[0].get("Swarm") or {}
     if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
         raise StackError(
             "this Docker engine is not a swarm manager: make it one (docker swarm init), or run "
@@ -78,14 +42,9 @@ def check_swarm() -> None:
         )
 
 
-def name_of(stack: Path, app: Path) -> str:
-    """The swarm stack's name: the deployment's (COMPOSE_PROJECT_NAME, else the slug)."""
-    return images.project(stack, dotenv.read_env(app))
-
-
 def service(name: str, which: str) -> dict:
     """`docker service inspect` of the stack's service ({} when there is none)."""
-    found = docker("service", "inspect", f"{name}_{which}", check=False)
+    found = docker.output("service", "inspect", f"{name}_{which}", check=False)
     return json.loads(found)[0] if found.strip() and found.strip() != "[]" else {}
 
 
@@ -95,7 +54,7 @@ def replicas(name: str, which: str) -> int | None:
 
 
 def running_tasks(name: str, which: str) -> int:
-    tasks = docker_json(
+    tasks = docker.json_lines(
         "service", "ps", f"{name}_{which}", "--filter", "desired-state=running", check=False
     )
     return sum(task["CurrentState"].startswith("Running") for task in tasks)
@@ -107,7 +66,7 @@ def running_tasks(name: str, which: str) -> int:
 def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
     """A Docker secret for each secret of .env, named after its value's digest (secrets cannot
     change: a new value is a new secret); returns key -> secret name."""
-    existing = {secret["Name"] for secret in docker_json("secret", "ls")}
+    existing = {secret["Name"] for secret in docker.json_lines("secret", "ls")}
     names = {}
     for key, value in env.items():
         if not dotenv.is_sensitive(key) or not value:
@@ -115,7 +74,7 @@ def secrets(name: str, env: dict[str, str]) -> dict[str, str]:
         digest = hashlib.sha256(value.encode()).hexdigest()[:12]
         names[key] = f"{name}_{key.lower()}_{digest}"
         if names[key] not in existing:
-            docker("secret", "create", names[key], "-", stdin=value)
+            docker.output("secret", "create", names[key], "-", stdin=value)
     return names
 
 
@@ -126,18 +85,20 @@ def prune_secrets(name: str, names: dict[str, str]) -> list[str]:
     if not names:
         return []
     used = set(names.values())
-    ids = [s["ID"] for s in docker_json("service", "ls", "--filter", f"label={NAMESPACE}={name}")]
-    for spec in json.loads(docker("service", "inspect", *ids)) if ids else []:
+    ids = [
+        s["ID"] for s in docker.json_lines("service", "ls", "--filter", f"label={NAMESPACE}={name}")
+    ]
+    for spec in json.loads(docker.output("service", "inspect", *ids)) if ids else []:
         for which in ("Spec", "PreviousSpec"):
             container = ((spec.get(which) or {}).get("TaskTemplate") or {}).get("ContainerSpec")
             used |= {given["SecretName"] for given in (container or {}).get("Secrets") or []}
     keys = "|".join(re.escape(key.lower()) for key in names)
     earlier = re.compile(re.escape(name) + "_(?:" + keys + ")_[0-9a-f]{12}")
     gone = []
-    for secret in docker_json("secret", "ls"):
+    for secret in docker.json_lines("secret", "ls"):
         if earlier.fullmatch(secret["Name"]) and secret["Name"] not in used:
             try:
-                docker("secret", "rm", secret["Name"])
+                docker.output("secret", "rm", secret["Name"])
             except StackError:  # in use after all (docker refuses): it stays
                 continue
             gone.append(secret["Name"])
@@ -169,9 +130,9 @@ def label_db_node(name: str) -> list[str]:
     """The node the database lives on carries the label <name>.db=true; a swarm of one node
     gets it here, a bigger one must be told which node keeps the volume."""
     label = f"{name}.db"
-    nodes = [node["ID"] for node in docker_json("node", "ls")]
+    nodes = [node["ID"] for node in docker.json_lines("node", "ls")]
     for node in nodes:
-        labels = json.loads(docker("node", "inspect", node))[0]["Spec"].get("Labels") or {}
+        labels = json.loads(docker.output("node", "inspect", node))[0]["Spec"].get("Labels") or {}
         if labels.get(label) == "true":
             return []
     if len(nodes) != 1:
@@ -179,7 +140,7 @@ def label_db_node(name: str) -> list[str]:
             f"no node is labelled {label}=true: label the one whose disk keeps the database: "
             f"docker node update --label-add {label}=true NODE"
         )
-    docker("node", "update", "--label-add", f"{label}=true", nodes[0])
+    docker.output("node", "update", "--label-add", f"{label}=true", nodes[0])
     return [f"Labelled this node {label}=true: the database lives here"]
 
 
@@ -189,10 +150,10 @@ def label_db_node(name: str) -> list[str]:
 class Run:
     """One `./stack swarm` job for the app's deployment: its names, settings and files."""
 
-    def __init__(self, stack: Path, app: Path, folder: Path) -> None:
-        self.stack, self.app = stack, app
-        self.env = dotenv.read_env(app)
-        self.name = images.project(stack, self.env)
+    def __init__(self, deployment: Deployment, folder: Path) -> None:
+        self.deployment = deployment
+        self.env = deployment.env
+        self.name = deployment.name
         self.registry = release.registry(self.env)
         self.env_file = folder / "swarm.env"
         descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -210,7 +171,9 @@ class Run:
             "STACK_NAME": self.name,
             **{
                 f"{service.upper()}_IMAGE": image
-                for service, image in release.image_names(self.stack, self.registry, tag).items()
+                for service, image in release.image_names(
+                    self.deployment, self.registry, tag
+                ).items()
             },
             "BACKEND_REPLICAS": str(backends),
             "SWARM_ENV_FILE": str(self.env_file),
@@ -219,10 +182,10 @@ class Run:
     def stack_deploy(self, tag: str, backends: int) -> None:
         command = (
             "stack", "deploy", "--with-registry-auth", "--detach=true",
-            "--compose-file", str(self.stack / STACK_FILE),
+            "--compose-file", str(self.deployment.stack / STACK_FILE),
             "--compose-file", str(self.override), self.name,
         )  # fmt: skip
-        result = _run_docker(command, None, None, env=self.variables(tag, backends))
+        result = docker.call(*command, env=self.variables(tag, backends))
         if result.returncode != 0:
             raise StackError(f"docker stack deploy failed: {result.stderr.strip()[-1500:]}")
 
@@ -230,14 +193,13 @@ class Run:
         """Migrations (and collectstatic), once, as a swarm job with the new image."""
         start = time.monotonic()
         job = f"{self.name}_migrate"
-        docker("service", "rm", job, check=False)
+        docker.output("service", "rm", job, check=False)
         command = [
             "service", "create", "--detach", "--name", job, "--mode", "replicated-job",
             "--restart-condition", "none", "--with-registry-auth",
             "--network", f"{self.name}_default", "--env-file", str(self.env_file),
             "--env", "DB_WAIT_TIMEOUT=300", "--env", "DJANGO_LOG_DIR=/srv/logs",
-            "--mount", f"type=bind,source={cli.data_folders(self.stack, self.app)[1]},"
-            "target=/srv/logs",
+            "--mount", f"type=bind,source={self.deployment.logs},target=/srv/logs",
             "--label", f"{NAMESPACE}={self.name}",
             # Least privilege, as the stack's backend service (compose/docker-stack.yml).
             "--cap-drop", "ALL", "--read-only", "--mount", "type=tmpfs,target=/tmp",
@@ -249,11 +211,11 @@ class Run:
         for key, secret in secret_names.items():
             command += ["--secret", f"source={secret},target={key.lower()}"]
             command += ["--env", f"{key}_FILE=/run/secrets/{key.lower()}"]
-        docker(*command, image, "migrate")
+        docker.output(*command, image, "migrate")
         deadline = time.monotonic() + MIGRATE_TIMEOUT
         state = error = ""
         while time.monotonic() < deadline:
-            tasks = docker_json("service", "ps", "--no-trunc", job, check=False)
+            tasks = docker.json_lines("service", "ps", "--no-trunc", job, check=False)
             state = tasks[0]["CurrentState"] if tasks else ""
             error = tasks[0].get("Error", "") if tasks else ""
             if state.startswith(("Complete", "Failed", "Rejected")):
@@ -261,13 +223,13 @@ class Run:
             time.sleep(1)
         if not state.startswith("Complete"):
             logs = service_logs(job)
-            docker("service", "rm", job, check=False)
+            docker.output("service", "rm", job, check=False)
             why = f"{state.strip() or 'timed out'}{': ' + error.strip() if error.strip() else ''}"
             raise StackError(
                 f"the migrations of {image} did not complete ({why}); "
                 f"nothing was rolled out. Their output:\n{logs[-3000:]}"
             )
-        docker("service", "rm", job, check=False)
+        docker.output("service", "rm", job, check=False)
         return time.monotonic() - start
 
 
@@ -275,7 +237,7 @@ def service_logs(service: str) -> str:
     """The output of a service's tasks, or why there is none: `docker service logs` at times
     never returns (docker/cli#4678), so it gets LOGS_TIMEOUT seconds."""
     try:
-        return docker("service", "logs", "--raw", service, check=False, timeout=LOGS_TIMEOUT)
+        return docker.output("service", "logs", "--raw", service, check=False, timeout=LOGS_TIMEOUT)
     except StackError:
         return (
             f"(docker service logs {service} did not answer within {LOGS_TIMEOUT} s; "
@@ -326,39 +288,38 @@ def wait_for_rollout(name: str, before: dict[str, tuple[str, str]]) -> dict[str,
 HISTORY = "swarm-releases"  # in $DATA_ROOT/<deployment>: the releases deployed, oldest first
 
 
-def history(stack: Path, app: Path) -> Path:
-    return cli.data_folders(stack, app)[0].parent / HISTORY
+def history(deployment: Deployment) -> Path:
+    return deployment.media.parent / HISTORY
 
 
-def deployed(stack: Path, app: Path) -> list[str]:
+def deployed(deployment: Deployment) -> list[str]:
     """The releases deployed, oldest first; the last one serves."""
-    path = history(stack, app)
+    path = history(deployment)
     return path.read_text().split() if path.is_file() else []
 
 
 def deploy(
-    stack: Path,
-    app: Path | None,
+    deployment: Deployment,
     tag: str | None = None,
     backends: int | None = None,
     record: bool = True,
 ) -> list[str]:
     """Migrate, then roll the stack over to the release `tag` (default: the app's HEAD's)."""
     check_swarm()
-    app = links.app_or_linked(stack, app)
-    said = cli.create_data_folders(stack, app)
+    stack, app = deployment.stack, deployment.app
+    said = deployment.create_data_folders()
     with tempfile.TemporaryDirectory(prefix="stack-swarm-") as tmp:
-        job = Run(stack, app, Path(tmp))
-        tag = tag or release.tag(stack, release.commit_of(app))
-        image = release.image_names(stack, job.registry, tag)["backend"]
-        if docker("pull", "--quiet", image, check=False, timeout=ROLLOUT_TIMEOUT) == "":
+        job = Run(deployment, Path(tmp))
+        tag = tag or release.tag(deployment.version, release.commit_of(app))
+        image = release.image_names(deployment, job.registry, tag)["backend"]
+        if docker.output("pull", "--quiet", image, check=False, timeout=ROLLOUT_TIMEOUT) == "":
             raise StackError(
                 f"no release {tag} in {job.registry} ({image}): build and push it first: "
                 f"{stack / 'stack'} release --app {app}"
             )
         said += label_db_node(job.name)
         names = secrets(job.name, job.env)
-        celery = bool(read_answers(stack).get("use_celery"))
+        celery = bool(deployment.answers.get("use_celery"))
         job.override.write_text(json.dumps(override(names, celery), indent=2))
         current = replicas(job.name, "backend")
         backends = backends if backends is not None else current if current is not None else 2
@@ -386,7 +347,7 @@ def deploy(
         # The rest of the release goes back too: one release serves, not half of two.
         for which, (state, _) in sorted(outcome.items()):
             if which in APP_SERVICES and state == "completed":
-                docker(
+                docker.output(
                     "service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}",
                     timeout=ROLLOUT_TIMEOUT,
                 )  # fmt: skip
@@ -400,21 +361,21 @@ def deploy(
     gone = prune_secrets(job.name, names)
     if gone:
         said.append(f"Removed the secrets of values rotated since: {', '.join(gone)}")
-    releases = deployed(stack, app)
+    releases = deployed(deployment)
     if record and releases[-1:] != [tag]:
-        history(stack, app).write_text("\n".join([*releases, tag][-20:]) + "\n")
+        history(deployment).write_text("\n".join([*releases, tag][-20:]) + "\n")
     return said
 
 
-def scale(stack: Path, app: Path | None, count: int) -> list[str]:
+def scale(deployment: Deployment, count: int) -> list[str]:
     check_swarm()
-    name = name_of(stack, links.app_or_linked(stack, app))
+    name = deployment.name
     if count < 1:
         raise StackError(f"scale the backend to {count}? Give at least 1 replica")
     if not service(name, "backend"):
         raise StackError(f"no stack {name} on this swarm: deploy it first (./stack swarm deploy)")
     start = time.monotonic()
-    docker("service", "scale", "--detach", f"{name}_backend={count}")
+    docker.output("service", "scale", "--detach", f"{name}_backend={count}")
     deadline = start + ROLLOUT_TIMEOUT
     while running_tasks(name, "backend") != count and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -422,57 +383,23 @@ def scale(stack: Path, app: Path | None, count: int) -> list[str]:
     return [f"backend: {running_tasks(name, 'backend')} replicas running after {seconds:.1f} s"]
 
 
-def rollback(stack: Path, app: Path | None) -> list[str]:
+def rollback(deployment: Deployment) -> list[str]:
     """Back to the release deployed before the one that serves: deployed again the same way
     (start first, health-checked; its migrate finds nothing to do, as the database keeps the
     newer migrations)."""
-    app = links.app_or_linked(stack, app)
-    releases = deployed(stack, app)
+    releases = deployed(deployment)
     if len(releases) < 2:
         raise StackError(
             f"no earlier release to go back to (deployed: {', '.join(releases) or 'none'}); "
             "deploy one by its tag: ./stack swarm deploy --release TAG"
         )
-    said = deploy(stack, app, releases[-2], record=False)
-    history(stack, app).write_text("\n".join(releases[:-1]) + "\n")
+    said = deploy(deployment, releases[-2], record=False)
+    history(deployment).write_text("\n".join(releases[:-1]) + "\n")
     return [*said, f"Rolled back from {releases[-1]} to {releases[-2]}"]
 
 
-def status(stack: Path, app: Path | None) -> list[str]:
-    name = name_of(stack, links.app_or_linked(stack, app))
-    found = docker_json("stack", "services", name, check=False)
+def status(deployment: Deployment) -> list[str]:
+    name = deployment.name
+    found = docker.json_lines("stack", "services", name, check=False)
     lines = [f"{s['Name']}  {s['Replicas']}  {s['Image']}" for s in found]
     return lines or [f"no stack {name} on this swarm"]
-
-
-def add_commands(commands) -> None:
-    job = commands.add_parser(
-        "release", help="build the release images of a committed app version and push them"
-    )
-    job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
-    job.add_argument("--commit", default="HEAD", metavar="REV", help="default: HEAD")
-    job.add_argument("--registry", metavar="HOST[/PATH]", help="default: RELEASE_REGISTRY")
-    job.add_argument("--no-push", action="store_true", help="build only")
-    top = commands.add_parser("swarm", help="the app on Docker Swarm: deploy, scale, rollback")
-    jobs = top.add_subparsers(dest="swarm_command", metavar="JOB", required=True)
-    job = jobs.add_parser("deploy", help="migrate, then roll the stack over to a release")
-    job.add_argument("--release", metavar="TAG", help="default: the app's HEAD's release")
-    job.add_argument("--replicas", type=int, metavar="N", help="backends (default: as now, or 2)")
-    job = jobs.add_parser("scale", help="run N backend replicas")
-    job.add_argument("replicas", type=int, metavar="N")
-    jobs.add_parser("rollback", help="back to the release deployed before this one")
-    jobs.add_parser("status", help="the stack's services, replicas and images")
-    for job in jobs.choices.values():
-        job.add_argument("--app", type=Path, metavar="PATH", help="default: the app linked last")
-
-
-def run(stack: Path, args) -> list[str]:
-    if args.command == "release":
-        return release.build(stack, args.app, args.commit, args.registry, not args.no_push)
-    if args.swarm_command == "deploy":
-        return deploy(stack, args.app, args.release, args.replicas)
-    if args.swarm_command == "scale":
-        return scale(stack, args.app, args.replicas)
-    if args.swarm_command == "rollback":
-        return rollback(stack, args.app)
-    return status(stack, args.app)

@@ -13,7 +13,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
-from stacktool import backup
+from stacktool import backup, targets
+from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
 
@@ -289,18 +290,18 @@ class RestoreTest(unittest.TestCase):
         (self.folder / backup.MANIFEST).write_text(json.dumps(content))
 
     def restore(self, site):
+        deployment = Deployment(Path("stack"), self.app)
+        deployment.data_folders = [self.media, self.media.parent / "logs"]  # as read once
         with contextlib.ExitStack() as patches:
-            for name, value in (
-                ("target", site),
-                ("data_folders", [self.media, self.media.parent / "logs"]),
-                ("backup", ["Backed up to somewhere (1 kB)"]),
-                ("lchown", None),
+            for owner, name, value in (
+                (targets, "find", site),
+                (backup, "backup", ["Backed up to somewhere (1 kB)"]),
+                (backup.os, "lchown", None),
             ):
-                owner = {"data_folders": backup.cli, "lchown": backup.os}.get(name, backup)
                 patches.enter_context(mock.patch.object(owner, name, return_value=value))
             patches.enter_context(redirect_stdout(io.StringIO()))
             patches.enter_context(redirect_stderr(io.StringIO()))
-            return backup.restore(Path("stack"), self.app, self.folder, replace=True)
+            return backup.restore(deployment, self.folder, replace=True)
 
     def assert_as_before(self):
         self.assertEqual(sorted(p.name for p in self.media.parent.iterdir()), ["media"])

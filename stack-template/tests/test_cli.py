@@ -6,19 +6,11 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
-from stacktool import cli
+from stacktool import cli, docker, install
+from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
-
-def write_compose(stack, slug, version):
-    """The lines of the compose file that name the deployment and tag the stack's images."""
-    project = "${COMPOSE_PROJECT_NAME}"
-    images = "".join(
-        f"  {service}:\n    image: {project}-{service}:{version}\n"
-        for service in ("backend", "frontend", "caddy")
-    )
-    (stack / "compose").mkdir(parents=True)
-    (stack / "compose/docker-compose.app.yml").write_text(f"name: {slug}\nservices:\n{images}")
+from .fixtures import write_compose
 
 
 class DataFoldersTest(unittest.TestCase):
@@ -35,12 +27,12 @@ class DataFoldersTest(unittest.TestCase):
 
     def test_folders_follow_data_root_and_the_deployment_name(self):
         self.assertEqual(
-            cli.data_folders(self.stack, self.app),
+            Deployment(self.stack, self.app).data_folders,
             [self.data / "shop/media", self.data / "shop/logs", self.data / "shop/releases"],
         )
         self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME=staging\n")
         self.assertEqual(
-            cli.data_folders(self.stack, self.app),
+            Deployment(self.stack, self.app).data_folders,
             [
                 self.data / "staging/media",
                 self.data / "staging/logs",
@@ -53,27 +45,29 @@ class DataFoldersTest(unittest.TestCase):
             self.env(f"DATA_ROOT={root}\n")
             wrong = f"^DATA_ROOT='{root}' in {self.app / '.env'}: give an absolute path without"
             with self.subTest(root), self.assertRaisesRegex(StackError, wrong):
-                cli.data_folders(self.stack, self.app)
+                _ = Deployment(self.stack, self.app).data_folders
 
     def test_a_project_name_compose_would_refuse_names_the_key_and_the_file(self):
         for name in ("../../etc", "Shop", "-shop", "shop/x", "shop x"):
             self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME={name}\n")
             wrong = f"^COMPOSE_PROJECT_NAME='{name}' in {self.app / '.env'}: give a name compose"
             with self.subTest(name), self.assertRaisesRegex(StackError, wrong):
-                cli.data_folders(self.stack, self.app)
+                _ = Deployment(self.stack, self.app).data_folders
         self.env(f"DATA_ROOT={self.data}\nCOMPOSE_PROJECT_NAME=shop_2-staging\n")
-        self.assertEqual(cli.data_folders(self.stack, self.app)[0].parent.name, "shop_2-staging")
+        self.assertEqual(
+            Deployment(self.stack, self.app).data_folders[0].parent.name, "shop_2-staging"
+        )
 
     def test_without_the_right_to_chown_the_error_names_the_fix(self):
         denied = mock.patch.object(os, "chown", side_effect=PermissionError)
         with denied, self.assertRaisesRegex(StackError, "run ./install.sh as root, or create"):
-            cli.create_data_folders(self.stack, self.app)
+            Deployment(self.stack, self.app).create_data_folders()
 
     def test_linking_where_folders_cannot_be_made_still_links_and_says_why(self):
         (self.app / ".env.example").write_text("DATA_ROOT=/data\n")
         (self.stack / "links.txt").write_text("")
         with mock.patch.object(os, "chown", side_effect=PermissionError):
-            said = cli.install(self.stack, self.app)
+            said = install.install(self.stack, self.app)
         self.assertTrue(said[-1].startswith("note: cannot give"), said)
 
 
@@ -184,7 +178,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(sorted(p.name for p in (self.stack / "frontend").iterdir()), [])
 
     def test_without_docker_a_command_that_needs_it_says_so_first(self):
-        with mock.patch.object(cli.images.shutil, "which", return_value=None):
+        with mock.patch.object(docker.shutil, "which", return_value=None):
             for command in (["deploy"], ["backup"], ["swarm", "status"], ["build"], ["install"]):
                 with self.subTest(command=command):
                     code, _, error = self.main(*command, "--app", self.app)

@@ -1,11 +1,14 @@
+import io
 import json
 import subprocess
 import tempfile
 import unittest
+from contextlib import redirect_stderr
 from pathlib import Path
 from unittest import mock
 
-from stacktool import deploy
+from stacktool import cli, deploy
+from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
 
@@ -26,18 +29,20 @@ class DeployTest(unittest.TestCase):
         self.app.mkdir()
 
     def test_without_a_linked_app_it_says_how_to_name_one(self):
-        with self.assertRaisesRegex(StackError, r"name one, e.g. ./stack deploy --app PATH"):
-            deploy.deploy(self.stack, None)
+        errors = io.StringIO()
+        with redirect_stderr(errors):
+            self.assertEqual(cli.main(["deploy"], stack=self.stack), 1)
+        self.assertRegex(errors.getvalue(), r"no app linked to this stack: name it with --app PATH")
 
     def test_an_app_without_the_compose_link_is_to_be_linked_first(self):
         with self.assertRaisesRegex(StackError, r"link the app first \(./install.sh --app"):
-            deploy.deploy(self.stack, self.app)
+            deploy.deploy(Deployment(self.stack, self.app))
 
     def test_a_site_that_does_not_run_is_started_first(self):
         (self.app / deploy.COMPOSE_FILE).write_text("services: {}\n")
         running = mock.patch.object(subprocess, "run", compose_answering("db\nbackend\n"))
         with running, self.assertRaisesRegex(StackError, r"not running: caddy\. .*make up"):
-            deploy.deploy(self.stack, self.app)
+            deploy.deploy(Deployment(self.stack, self.app))
 
     def test_a_failing_step_says_the_old_release_still_serves(self):
         def fail(command, **kwargs):

@@ -8,7 +8,8 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from stacktool import images, release, swarm
+from stacktool import docker, images, release, swarm
+from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -31,9 +32,9 @@ class RegistryTest(unittest.TestCase):
 
 class TagTest(unittest.TestCase):
     def test_a_release_is_named_by_the_app_commit_and_the_stack_version(self):
-        with mock.patch.object(release.images, "version", return_value="v1.2.0+3.g1a2b"):
-            self.assertEqual(release.tag(STACK, "0123456789abcdef"), "0123456789ab-v1.2.0-3.g1a2b")
-            self.assertEqual(release.stack_tag(STACK), "v1.2.0-3.g1a2b")
+        version = "v1.2.0+3.g1a2b"
+        self.assertEqual(release.tag(version, "0123456789abcdef"), "0123456789ab-v1.2.0-3.g1a2b")
+        self.assertEqual(release.stack_tag(version), "v1.2.0-3.g1a2b")
 
 
 class ExportTest(unittest.TestCase):
@@ -98,7 +99,7 @@ class SecretsTest(unittest.TestCase):
                 return '{"ID": "x", "Name": "shop_postgres_password_c7f3d2c4a8a6"}\n'
             return ""
 
-        with mock.patch.object(swarm, "docker", docker):
+        with mock.patch.object(swarm.docker, "output", docker):
             names = swarm.secrets("shop", env)
         self.assertEqual(set(names), set(SENSITIVE))
         self.assertRegex(names["DJANGO_SECRET_KEY"], r"^shop_django_secret_key_[0-9a-f]{12}$")
@@ -109,8 +110,8 @@ class SecretsTest(unittest.TestCase):
         app, folder = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
         text = "".join(f"{key}={value}\n" for key, value in {**SENSITIVE, **PLAIN}.items())
         (app / ".env").write_text(text)
-        job = swarm.Run(STACK, app, folder)
-        with mock.patch.object(images, "_rendered", return_value=("shop", "1")):
+        with mock.patch.object(images, "rendered", return_value=("shop", "1")):
+            job = swarm.Run(Deployment(STACK, app), folder)
             variables = job.variables("r1", 2)
         given = {k: v for k, v in variables.items() if os.environ.get(k) != v}
         given = job.env_file.read_text() + json.dumps(given)
@@ -142,10 +143,9 @@ class RollbackTest(unittest.TestCase):
         calls = []
         with (
             mock.patch.object(swarm, "history", return_value=history),
-            mock.patch.object(swarm, "deploy", lambda *a, **k: calls.append((a[2], k)) or []),
-            mock.patch.object(swarm.links, "app_or_linked", return_value=Path("/app")),
+            mock.patch.object(swarm, "deploy", lambda *a, **k: calls.append((a[1], k)) or []),
         ):
-            said = swarm.rollback(STACK, None)
+            said = swarm.rollback(Deployment(STACK, Path("/app")))
         self.assertEqual(calls, [("r2", {"record": False})])
         self.assertEqual(history.read_text().split(), ["r1", "r2"])
         self.assertEqual(said, ["Rolled back from r3 to r2"])
@@ -155,10 +155,9 @@ class RollbackTest(unittest.TestCase):
         history.write_text("r1\n")
         with (
             mock.patch.object(swarm, "history", return_value=history),
-            mock.patch.object(swarm.links, "app_or_linked", return_value=Path("/app")),
             self.assertRaisesRegex(StackError, "no earlier release.*--release TAG"),
         ):
-            swarm.rollback(STACK, None)
+            swarm.rollback(Deployment(STACK, Path("/app")))
 
 
 class HungDockerTest(unittest.TestCase):
@@ -172,14 +171,14 @@ class HungDockerTest(unittest.TestCase):
         sleep = f"{shlex.quote(sys.executable)} -c 'import time; time.sleep(30)'"
         fake.write_text(f"#!/bin/sh\nexec {sleep}\n")
         fake.chmod(0o755)
-        path = f"{bin_dir}:{swarm.os.environ['PATH']}"
-        patch = mock.patch.dict(swarm.os.environ, {"PATH": path})
+        path = f"{bin_dir}:{os.environ['PATH']}"
+        patch = mock.patch.dict(os.environ, {"PATH": path})
         patch.start()
         self.addCleanup(patch.stop)
 
     def test_a_hung_command_is_an_error_naming_it(self):
         with self.assertRaisesRegex(StackError, r"`docker service ls` did not finish within 1 s"):
-            swarm.docker("service", "ls", timeout=1)
+            docker.output("service", "ls", timeout=1)
 
     def test_hung_logs_say_where_to_look_instead(self):
         with mock.patch.object(swarm, "LOGS_TIMEOUT", 0.5):
@@ -214,8 +213,8 @@ class PruneSecretsTest(unittest.TestCase):
                 return [{"ID": "s1"}, {"ID": "s2"}]
             return [{"Name": secret} for secret in listed]
 
-        with mock.patch.object(swarm, "docker", docker), \
-                mock.patch.object(swarm, "docker_json", docker_json):  # fmt: skip
+        with mock.patch.object(swarm.docker, "output", docker), \
+                mock.patch.object(swarm.docker, "json_lines", docker_json):  # fmt: skip
             gone = swarm.prune_secrets("shop", {"DJANGO_SECRET_KEY": new})
         self.assertEqual(gone, [old])
         self.assertEqual(removed, [old])

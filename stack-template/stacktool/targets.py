@@ -1,0 +1,141 @@
+"""Where a deployment runs: its compose project on one server, or a stack on Docker Swarm.
+
+Both answer the same questions for backup and restore (`Target`): run a script in the
+database's container, is the database up, start it, stop what writes, start everything
+again. `find()` says which one a deployment is.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from . import docker, swarm
+from .deployment import Deployment
+from .errors import StackError
+
+# Services left running during a restore on one server: they write nothing a backup holds.
+KEEP_RUNNING = {"db", "caddy", "frontend", "redis"}
+# The services of a swarm stack that write what a backup holds: scaled to 0 during a restore.
+SWARM_WRITERS = ("backend", "worker", "beat")
+DB_START_TIMEOUT = 120  # seconds
+UP_TIMEOUT = 900  # `docker compose up --wait`: until every health check passes
+
+
+class Target:
+    """What backup and restore do to a deployment, wherever it runs."""
+
+    def db(self, script: str, **options) -> subprocess.CompletedProcess:
+        """`sh -c script` in the database's container (options: as subprocess.run's)."""
+        raise NotImplementedError
+
+    def db_running(self) -> bool:
+        raise NotImplementedError
+
+    def start_db(self) -> None:
+        """Start the database (if it is not running), until it accepts connections."""
+        raise NotImplementedError
+
+    def stop_writers(self) -> None:
+        """Stop the services that write what a backup holds."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start every service (those stop_writers stopped)."""
+        raise NotImplementedError
+
+
+class Compose(Target):
+    """The deployment on one server: the app's compose project."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.compose = docker.Compose(deployment.app)
+
+    def db(self, script: str, **options) -> subprocess.CompletedProcess:
+        options.setdefault("capture", False)
+        options.setdefault("text", False)
+        return self.compose.call("exec", "-T", "db", "sh", "-c", script, timeout=None, **options)
+
+    def db_running(self) -> bool:
+        return "db" in self.compose.running()
+
+    def start_db(self) -> None:
+        self.compose.output(
+            "starting the database (docker compose up -d --wait db)",
+            "up", "-d", "--wait", "db", timeout=UP_TIMEOUT,
+        )  # fmt: skip
+
+    def stop_writers(self) -> None:
+        services = self.compose.output("listing the services", "config", "--services")
+        writers = [s for s in services.split() if s not in KEEP_RUNNING]
+        if writers:
+            self.compose.output("stopping what writes", "stop", *writers)
+
+    def start(self) -> None:
+        self.compose.output(
+            "starting the services (docker compose up -d --wait)",
+            "up", "-d", "--wait", timeout=UP_TIMEOUT,
+        )  # fmt: skip
+
+
+class Swarm(Target):
+    """The deployment on Docker Swarm (./stack swarm deploy): the stack of that name, whose
+    database runs on this node (the one labelled <name>.db)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.replicas: dict[str, int] = {}
+
+    def container(self) -> str:
+        label = f"label=com.docker.swarm.service.name={self.name}_db"
+        found = docker.output("ps", "--quiet", "--filter", label, "--filter", "status=running")
+        return (found.split() or [""])[0]
+
+    def db(self, script: str, **options) -> subprocess.CompletedProcess:
+        options.setdefault("capture", False)
+        options.setdefault("text", False)
+        return docker.call("exec", "-i", self.container(), "sh", "-c", script, timeout=None,
+                           **options)  # fmt: skip
+
+    def db_running(self) -> bool:
+        return bool(self.container())
+
+    def start_db(self) -> None:
+        deadline = time.monotonic() + DB_START_TIMEOUT
+        while not self.db_running():
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"the database of stack {self.name} does not run on this node: run this on "
+                    f"the node labelled {self.name}.db (docker service ps {self.name}_db)"
+                )
+            time.sleep(1)
+        while self.db("pg_isready -q", capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                raise StackError(f"the database of stack {self.name} does not accept connections")
+            time.sleep(1)
+
+    def _scale(self, counts: dict[str, int]) -> None:
+        if counts:
+            args = [f"{self.name}_{which}={count}" for which, count in counts.items()]
+            docker.output("service", "scale", "--detach=false", *args,
+                          timeout=swarm.ROLLOUT_TIMEOUT)  # fmt: skip
+
+    def stop_writers(self) -> None:
+        for which in SWARM_WRITERS:
+            count = swarm.replicas(self.name, which)
+            if count:
+                self.replicas[which] = count
+        self._scale({which: 0 for which in self.replicas})
+
+    def start(self) -> None:
+        self._scale(self.replicas)
+
+
+def find(deployment: Deployment) -> Target:
+    """Where the deployment runs: compose, unless its database runs as a swarm service."""
+    here = Compose(deployment)
+    if here.db_running():
+        return here
+    if swarm.service(deployment.name, "db"):
+        return Swarm(deployment.name)
+    return here
