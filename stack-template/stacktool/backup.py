@@ -32,7 +32,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from . import archive, cli, dotenv, images, links
+from . import archive, cli, dotenv, images, links, services
 from .errors import StackError
 
 BACKUPS = "backups"
@@ -43,8 +43,6 @@ DEFAULT_KEEP = 7
 COMPOSE = ("docker", "compose", "-f", "docker-compose.app.yml")
 # A backup folder's name: its UTC time, e.g. 20261126T031500Z (a -2 when two share a second).
 NAME = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
-# Services left running during a restore: they write nothing the backup holds.
-KEEP_RUNNING = {"db", "caddy", "frontend", "redis"}
 # Tables `migrate` fills by itself: rows there are not data a restore would replace.
 MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission")
 # The database password belongs to the database volume, not to its data (a dump holds no
@@ -255,8 +253,10 @@ class Compose:
         )
 
     def stop_writers(self) -> None:
-        services = compose_or_fail(self.app, "listing the services", "config", "--services")
-        writers = [s for s in services.split() if s not in KEEP_RUNNING]
+        listed = compose_or_fail(self.app, "listing the services", "config", "--services")
+        # Left running: those that write nothing the backup holds.
+        kept = services.named(restore="keeps running")
+        writers = [s for s in listed.split() if s not in kept]
         if writers:
             compose_or_fail(self.app, "stopping what writes", "stop", *writers)
 
@@ -269,8 +269,6 @@ class Compose:
 class Swarm:
     """The deployment on Docker Swarm (./stack swarm deploy): the stack of that name, whose
     database runs on this node (the one labelled <name>.db)."""
-
-    WRITERS = ("backend", "worker", "beat")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -314,7 +312,7 @@ class Swarm:
     def stop_writers(self) -> None:
         from . import swarm
 
-        for which in self.WRITERS:
+        for which in services.named("swarm", restore="stops"):
             count = swarm.replicas(self.name, which)
             if count:
                 self.replicas[which] = count

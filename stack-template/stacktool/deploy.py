@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import links
+from . import links, services
 from .errors import StackError
 
 COMPOSE_FILE = "docker-compose.app.yml"
@@ -85,7 +85,8 @@ def running_site(stack: Path, app: Path | None) -> tuple[Compose, set[str]]:
         )
     compose = Compose(app)
     running = compose.running()
-    missing = {"backend", "caddy", "db"} - running  # the frontend may be failing to build
+    serving = services.named("compose", role=("web", "proxy", "database"), profile=None)
+    missing = set(serving) - running  # the frontend may be failing to build
     if missing:
         raise StackError(
             f"not running: {', '.join(sorted(missing))}. A deploy reloads a running site: "
@@ -142,7 +143,7 @@ def switch(compose: Compose, running: set[str], bundle: str) -> None:
     # Sent from inside: `docker compose kill -s HUP` would make the engine count the
     # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
     compose.run("exec", "-T", "backend", "python", "-c", RELOAD)
-    celery = sorted({"worker", "beat"} & running)
+    celery = sorted(set(services.named("compose", role="worker")) & running)
     if celery:
         print(f"Restarting {' and '.join(celery)}", flush=True)
         compose.run("restart", "--no-deps", *celery)

@@ -22,10 +22,9 @@ from pathlib import Path
 from . import cli, dotenv, images, links, release
 from .answers import read_answers
 from .errors import StackError
+from .services import described, named, secrets_of
 
 STACK_FILE = "compose/docker-stack.yml"
-# The services that run the app's release: a failed release takes all of them back.
-APP_SERVICES = ("backend", "web", "worker", "beat")
 DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
 ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
@@ -154,9 +153,12 @@ def override(secret_names: dict[str, str], celery: bool) -> dict:
         }
 
     keys = sorted(secret_names)
-    django = ("backend", "worker", "beat") if celery else ("backend",)
-    services = {which: given(keys) for which in django}
-    services["db"] = given([key for key in keys if key == "POSTGRES_PASSWORD"])
+    switched_on = (None, "celery") if celery else (None,)
+    services = {
+        which: given(secrets_of(which, keys))
+        for which in named("swarm", profile=switched_on)
+        if described()[which]["secrets"]
+    }
     return {
         "services": services,
         "secrets": {
@@ -369,7 +371,7 @@ def deploy(
         print(f"Migrating with {image}", flush=True)
         seconds = job.migrate(image, names)
         said.append(f"Migrated in {seconds:.1f} s")
-        services = (*APP_SERVICES, "caddy", "db", "redis")
+        services = named("swarm")
         before = {which: _update_state(service(job.name, which)) for which in services}
         print(f"Rolling out release {tag}", flush=True)
         job.stack_deploy(tag, backends)
@@ -385,7 +387,8 @@ def deploy(
     if failed:
         # The rest of the release goes back too: one release serves, not half of two.
         for which, (state, _) in sorted(outcome.items()):
-            if which in APP_SERVICES and state == "completed":
+            # The services that run the app's release: a failed release takes all of them back.
+            if which in named("swarm", release=True) and state == "completed":
                 docker(
                     "service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}",
                     timeout=ROLLOUT_TIMEOUT,
