@@ -19,7 +19,7 @@ from pathlib import Path
 FILE = Path(__file__).resolve().parent.parent / "compose" / "services.json"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def described(file: Path = FILE) -> dict[str, dict]:
     """Every service and its facts, in the compose file's order; {} where there is no
     description (the template's source, before copier renders it)."""
@@ -31,17 +31,21 @@ def described(file: Path = FILE) -> dict[str, dict]:
 
 def named(target: str | None = None, **facts) -> list[str]:
     """The services on `target` (compose, swarm; None: either) whose facts are those given,
-    e.g. named("swarm", release=True); a role or restore may be a tuple of choices."""
-    found = []
-    for name, service in described().items():
-        if target is not None and target not in service["targets"]:
-            continue
-        if all(
-            service.get(fact) in wanted if isinstance(wanted, tuple) else service.get(fact) == wanted
-            for fact, wanted in facts.items()
-        ):
-            found.append(name)
-    return found
+    e.g. named("swarm", release=True); a fact given as a tuple is one of its choices."""
+
+    def fits(service: dict, fact: str, wanted) -> bool:
+        return (
+            service.get(fact) in wanted
+            if isinstance(wanted, tuple)
+            else service.get(fact) == wanted
+        )
+
+    return [
+        name
+        for name, service in described().items()
+        if (target is None or target in service["targets"])
+        and all(fits(service, fact, wanted) for fact, wanted in facts.items())
+    ]
 
 
 def secrets_of(name: str, sensitive: list[str]) -> list[str]:
