@@ -7,7 +7,8 @@ Each service: role (web, worker, database, cache, proxy, frontend, job), targets
 swarm), profile (the compose profile that switches it on, or None), data (keeps the
 deployment's data), restore ("keeps running" or "stops"), release (runs the release image on
 Swarm), secrets (the .env's sensitive keys it reads on Swarm; "*": all), generated (secrets
-of its own the stack generates in .env: key and length).
+of its own the stack generates in .env: key and length), volumes (the named volumes it
+owns).
 """
 
 from __future__ import annotations
