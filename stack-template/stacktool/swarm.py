@@ -378,7 +378,7 @@ def deploy(
         outcome = wait_for_rollout(job.name, before)
     failed = [which for which, (state, _) in outcome.items() if state.startswith("rollback")]
     for which, (state, seconds) in sorted(outcome.items()):
-        if state == "completed" and which in ("backend", "web"):
+        if state == "completed" and which in named("swarm", role=("web", "frontend")):
             count = replicas(job.name, which) or 1
             said.append(
                 f"{which}: rolled out to {count} replicas in {seconds:.1f} s "
