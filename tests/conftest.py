@@ -24,6 +24,7 @@ from helpers import (
     Generated,
     as_postgres,
     copier_copy,
+    follow_recipe,
     free_port,
     make_middle,
     make_old,
@@ -241,4 +242,18 @@ def source(template: Path, tmp_path: Path) -> Path:
     tag_release(src, MIDDLE)
     make_old(src)
     tag_release(src, OLD)
+    return src
+
+
+@pytest.fixture(scope="session")
+def with_sessions(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template, released with docs/adding-a-service.md followed (its last commit)."""
+    src = tmp_path_factory.mktemp("recipe") / "template"
+    run("git", "clone", "--quiet", template, src)
+    follow_recipe(src)
+    run("git", "add", "--all", cwd=src)
+    message = "Add the sessions service (docs/adding-a-service.md)"
+    run("git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "--quiet",
+        "--no-verify", "-m", message, cwd=src)  # fmt: skip
+    run("git", "tag", "--force", TEMPLATE_VERSION, cwd=src)
     return src

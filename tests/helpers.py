@@ -720,6 +720,46 @@ class Shell:
             assert again.returncode == 0, again.stdout
 
 
+# ---- docs/adding-a-service.md, followed ------------------------------------------------------
+
+RECIPE = ROOT / "docs/adding-a-service.md"
+# A step: **`file`**, before|after the line `text` (or ``text`` when it holds a backtick):
+# then the fenced block to insert there.
+STEP = re.compile(
+    r"^\*\*`(?P<path>[^`]+)`\*\*, (?P<where>before|after) the line "
+    r"(?:``\s?(?P<quoted>.+?)\s?``|`(?P<plain>[^`]+)`):\n\n```\w*\n(?P<text>.*?)^```$",
+    re.M | re.S,
+)
+
+
+@dataclass
+class Step:
+    path: str
+    where: str
+    anchor: str
+    text: str
+
+
+def recipe() -> list[Step]:
+    return [
+        Step(m["path"], m["where"], m["quoted"] or m["plain"], m["text"])
+        for m in STEP.finditer(RECIPE.read_text())
+    ]
+
+
+def follow_recipe(template: Path) -> set[str]:
+    """Makes the recipe's edits in `template`; returns the files edited."""
+    for step in recipe():
+        path = template / step.path
+        lines = path.read_text().splitlines(keepends=True)
+        at = [i for i, line in enumerate(lines) if line.strip().startswith(step.anchor.strip())]
+        assert len(at) == 1, f"{step.path}: the line {step.anchor!r} is there {len(at)} times"
+        index = at[0] + (step.where == "after")
+        lines[index:index] = [step.text]
+        path.write_text("".join(lines))
+    return {step.path for step in recipe()}
+
+
 # ---- Stand-in base images --------------------------------------------------------------------
 # Local stand-ins for the official base images (no registry is reachable): built by
 # tests/standins/build.sh, handed to copier as the base-image answers.

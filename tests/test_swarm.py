@@ -40,6 +40,7 @@ from helpers import (
     edit,
     ensure_standins,
     free_port,
+    read_env,
     readme_blocks,
     record_timing,
     run,
@@ -544,5 +545,31 @@ def test_with_celery_the_worker_and_exactly_one_beat_run_on_the_swarm(
             "the worker's answer",
             timeout=60,
         )
+    finally:
+        remove_stack(project)
+
+
+def test_a_service_added_by_the_recipe_runs_with_its_secret_as_a_file(
+    with_sessions, tmp_path, swarm, registry
+):
+    """docs/adding-a-service.md's `sessions`: on the swarm, healthy, its password a Docker
+    secret (not in its environment) that the server asks for."""
+    site = linked_pair(with_sessions, tmp_path / "recipe swarm", "kiosk", registry,
+                       sessions_image=ensure_standins()["redis_image"])  # fmt: skip
+    project = site.project
+    try:
+        site.stack_tool("release")
+        print(site.stack_tool("swarm", "deploy", "--replicas", "1").stdout)
+        wait_for(lambda: site.tasks("sessions"), "the sessions task", timeout=120)
+        (container,) = site.tasks("sessions")
+        status = lambda: docker("inspect", "-f", "{{.State.Health.Status}}", container).strip()  # noqa: E731
+        wait_for(lambda: status() == "healthy", "the sessions health check", timeout=60)
+        password = read_env(site.app / ".env")["SESSIONS_PASSWORD"]
+        ping = ["exec", "-e", f"REDISCLI_AUTH={password}", container, "redis-cli", "ping"]
+        assert docker(*ping).strip() == "PONG"
+        assert "NOAUTH" in docker("exec", container, "redis-cli", "ping").strip()
+        environment = docker("inspect", "-f", "{{json .Config.Env}}", container)
+        assert password not in environment
+        assert len(site.tasks("backend")) == 1
     finally:
         remove_stack(project)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 
-from . import docker
+from . import docker, services
 from .deployment import Deployment
 from .docker import COMPOSE_FILE
 from .errors import StackError
@@ -67,7 +67,8 @@ def running_site(deployment: Deployment) -> tuple[Compose, set[str]]:
         )
     compose = Compose(app)
     running = compose.running()
-    missing = {"backend", "caddy", "db"} - running  # the frontend may be failing to build
+    serving = services.named("compose", role=("web", "proxy", "database"), profile=None)
+    missing = set(serving) - running  # the frontend may be failing to build
     if missing:
         raise StackError(
             f"not running: {', '.join(sorted(missing))}. A deploy reloads a running site: "
@@ -126,7 +127,7 @@ def switch(compose: Compose, running: set[str], bundle: str) -> None:
     # Sent from inside: `docker compose kill -s HUP` would make the engine count the
     # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
     compose.run("exec", "-T", "backend", "python", "-c", RELOAD)
-    celery = sorted({"worker", "beat"} & running)
+    celery = sorted(set(services.named("compose", role="worker")) & running)
     if celery:
         print(f"Restarting {' and '.join(celery)}", flush=True)
         compose.run("restart", "--no-deps", *celery)

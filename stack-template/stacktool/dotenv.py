@@ -25,11 +25,12 @@ import string
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
+from . import services
 from .errors import StackError
 
 EXAMPLE, ENV = ".env.example", ".env"
 # Secrets the stack's services use, filled with a random value of this length when empty.
-GENERATED = {"DJANGO_SECRET_KEY": 64, "POSTGRES_PASSWORD": 32}
+GENERATED = {"DJANGO_SECRET_KEY": 64, "POSTGRES_PASSWORD": 32, **services.generated()}
 # Every key whose value is secret: the generated ones, and those the user supplies, never
 # generated (an empty value means "off"); names or shell patterns, so that an app's own
 # STRIPE_API_KEY is covered too.

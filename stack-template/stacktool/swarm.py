@@ -21,10 +21,9 @@ from pathlib import Path
 from . import docker, dotenv, release
 from .deployment import Deployment
 from .errors import StackError
+from .services import described, named, secrets_of
 
 STACK_FILE = "compose/docker-stack.yml"
-# The services that run the app's release: a failed release takes all of them back.
-APP_SERVICES = ("backend", "web", "worker", "beat")
 DONE = {"completed", "rollback_completed", "paused", "rollback_paused"}
 ROLLOUT_TIMEOUT = 900  # seconds
 MIGRATE_TIMEOUT = 600
@@ -115,9 +114,12 @@ def override(secret_names: dict[str, str], celery: bool) -> dict:
         }
 
     keys = sorted(secret_names)
-    django = ("backend", "worker", "beat") if celery else ("backend",)
-    services = {which: given(keys) for which in django}
-    services["db"] = given([key for key in keys if key == "POSTGRES_PASSWORD"])
+    switched_on = (None, "celery") if celery else (None,)
+    services = {
+        which: given(secrets_of(which, keys))
+        for which in named("swarm", profile=switched_on)
+        if described()[which]["secrets"]
+    }
     return {
         "services": services,
         "secrets": {
@@ -330,14 +332,14 @@ def deploy(
         print(f"Migrating with {image}", flush=True)
         seconds = job.migrate(image, names)
         said.append(f"Migrated in {seconds:.1f} s")
-        services = (*APP_SERVICES, "caddy", "db", "redis")
+        services = named("swarm")
         before = {which: _update_state(service(job.name, which)) for which in services}
         print(f"Rolling out release {tag}", flush=True)
         job.stack_deploy(tag, backends)
         outcome = wait_for_rollout(job.name, before)
     failed = [which for which, (state, _) in outcome.items() if state.startswith("rollback")]
     for which, (state, seconds) in sorted(outcome.items()):
-        if state == "completed" and which in ("backend", "web"):
+        if state == "completed" and which in named("swarm", role=("web", "frontend")):
             count = replicas(job.name, which) or 1
             said.append(
                 f"{which}: rolled out to {count} replicas in {seconds:.1f} s "
@@ -346,7 +348,8 @@ def deploy(
     if failed:
         # The rest of the release goes back too: one release serves, not half of two.
         for which, (state, _) in sorted(outcome.items()):
-            if which in APP_SERVICES and state == "completed":
+            # The services that run the app's release: a failed release takes all of them back.
+            if which in named("swarm", release=True) and state == "completed":
                 docker.output(
                     "service", "rollback", "--detach=false", "--quiet", f"{job.name}_{which}",
                     timeout=ROLLOUT_TIMEOUT,

@@ -10,14 +10,10 @@ from __future__ import annotations
 import subprocess
 import time
 
-from . import docker, swarm
+from . import docker, services, swarm
 from .deployment import Deployment
 from .errors import StackError
 
-# Services left running during a restore on one server: they write nothing a backup holds.
-KEEP_RUNNING = {"db", "caddy", "frontend", "redis"}
-# The services of a swarm stack that write what a backup holds: scaled to 0 during a restore.
-SWARM_WRITERS = ("backend", "worker", "beat")
 DB_START_TIMEOUT = 120  # seconds
 UP_TIMEOUT = 900  # `docker compose up --wait`: until every health check passes
 
@@ -66,8 +62,10 @@ class Compose(Target):
         )  # fmt: skip
 
     def stop_writers(self) -> None:
-        services = self.compose.output("listing the services", "config", "--services")
-        writers = [s for s in services.split() if s not in KEEP_RUNNING]
+        listed = self.compose.output("listing the services", "config", "--services")
+        # Left running: those that write nothing the backup holds (compose/services.json).
+        kept = services.named(restore="keeps running")
+        writers = [s for s in listed.split() if s not in kept]
         if writers:
             self.compose.output("stopping what writes", "stop", *writers)
 
@@ -121,7 +119,8 @@ class Swarm(Target):
                           timeout=swarm.ROLLOUT_TIMEOUT)  # fmt: skip
 
     def stop_writers(self) -> None:
-        for which in SWARM_WRITERS:
+        # Those that write what a backup holds (compose/services.json): scaled to 0.
+        for which in services.named("swarm", restore="stops"):
             count = swarm.replicas(self.name, which)
             if count:
                 self.replicas[which] = count
