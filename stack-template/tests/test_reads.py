@@ -97,27 +97,21 @@ class ReadsTest(unittest.TestCase):
         self.assertEqual(code, 0, errors.getvalue())
         return counted
 
-    def test_a_deploy_reads_the_apps_env_and_the_answers_at_most_once(self):
-        counted = self.reads("deploy", "--app", self.app)
+    def assert_read_at_most_once(self, command: str, counted: collections.Counter) -> None:
+        """.env, the answers and the compose file (slug, version): once each at most
+        (STACK_SHOW_READS=1 prints the counts)."""
         if os.environ.get("STACK_SHOW_READS"):
-            print(f"\nreads of one ./stack deploy: {dict(counted)}", file=sys.stderr)
-        self.assertLessEqual(counted[".env"], 1, counted)
-        self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
-        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
+            print(f"\nreads of one ./stack {command}: {dict(counted)}", file=sys.stderr)
+        for name in (".env", ".copier-answers.yml", "docker-compose.app.yml"):
+            self.assertLessEqual(counted[name], 1, counted)
+
+    def test_a_deploy_reads_the_apps_env_and_the_answers_at_most_once(self):
+        self.assert_read_at_most_once("deploy", self.reads("deploy", "--app", self.app))
 
     def test_a_swarm_deploy_reads_the_apps_env_and_the_answers_once(self):
         with mock.patch.object(os, "chown"):
             counted = self.reads("swarm", "deploy", "--app", self.app, "--release", "r1")
-        if os.environ.get("STACK_SHOW_READS"):
-            print(f"\nreads of one ./stack swarm deploy: {dict(counted)}", file=sys.stderr)
-        self.assertLessEqual(counted[".env"], 1, counted)
-        self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
-        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
+        self.assert_read_at_most_once("swarm deploy", counted)
 
     def test_a_backup_reads_the_apps_env_once(self):
-        counted = self.reads("backup", "--app", self.app)
-        if os.environ.get("STACK_SHOW_READS"):
-            print(f"\nreads of one ./stack backup: {dict(counted)}", file=sys.stderr)
-        self.assertLessEqual(counted[".env"], 1, counted)
-        self.assertLessEqual(counted[".copier-answers.yml"], 1, counted)
-        self.assertLessEqual(counted["docker-compose.app.yml"], 1, counted)  # slug, version
+        self.assert_read_at_most_once("backup", self.reads("backup", "--app", self.app))
