@@ -58,12 +58,6 @@ def version(stack: Path) -> str:
     return rendered(stack)[1]
 
 
-def project(stack: Path, env: dict[str, str], where: str = "the app's .env") -> str:
-    """The deployment's name: COMPOSE_PROJECT_NAME of the app's .env values (`where`), else
-    the slug (the `name:` of the compose file)."""
-    return project_name(slug(stack), env, where)
-
-
 def project_name(slug: str, env: dict[str, str], where: str = "the app's .env") -> str:
     """COMPOSE_PROJECT_NAME of the .env values (`where`), else `slug`. The deployment's images,
     volumes and data folders carry it, so it is checked before any path is built from it."""
@@ -80,8 +74,9 @@ def project_name(slug: str, env: dict[str, str], where: str = "the app's .env") 
 def tags(stack: Path, app: Path | None = None) -> dict[str, str]:
     """The tag of each of the stack's images for the app's deployment; compose runs the same
     names (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
-    name = project(stack, dotenv.read_env(app, required=False) if app else {})
-    return {service: f"{name}-{service}:{version(stack)}" for service in SERVICES}
+    recorded_slug, recorded_version = rendered(stack)  # the compose file, read once
+    name = project_name(recorded_slug, dotenv.read_env(app, required=False) if app else {})
+    return {service: f"{name}-{service}:{recorded_version}" for service in SERVICES}
 
 
 def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]:
