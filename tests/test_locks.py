@@ -115,8 +115,10 @@ def test_a_build_resolves_an_out_of_date_app_lock_and_says_so(pair):
     app, stack = pair
     (app / "backend/requirements-app.txt").write_text("humanize==4.17.0\n")
     code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, '.'); from stacktool import lock;"
-        f" print(lock.app_lock_for_build(Path({str(stack)!r}), Path({str(app)!r})))"
+        "import sys; from pathlib import Path; sys.path.insert(0, '.');"
+        " from stacktool import lock; from stacktool.deployment import Stack;"
+        f" stack = Path({str(stack)!r});"
+        f" print(lock.app_lock_for_build(stack, Path({str(app)!r}), Stack(stack).python_version))"
     )
     result = run("python3", "-c", code, cwd=stack, env=ENV)
     assert f"{app / 'backend/requirements-app.lock'} is out of date" in result.stdout

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import backup, deploy, docker, dotenv, images, install, links, lock, npmlock, release, swarm
-from .deployment import Deployment
+from . import backup, deploy, docker, dotenv, install, links, lock, npmlock, release, swarm
+from .deployment import Deployment, Stack
 from .errors import StackError
 
 STACK = Path(__file__).resolve().parent.parent
@@ -198,12 +198,13 @@ def main(argv: list[str] | None = None, stack: Path = STACK) -> int:
         elif args.command == "swarm":
             said = _swarm(deployment, args)
         elif args.command == "lock":
+            python = (deployment or Stack(stack)).python_version
             if args.app:
-                said = lock.lock_app(stack, args.app) + npmlock.lock_app(stack, args.app)
+                said = lock.lock_app(stack, args.app, python) + npmlock.lock_app(stack, args.app)
             else:
-                said = lock.lock_stack(stack)
+                said = lock.lock_stack(stack, python)
         else:
-            said = [images.version(stack)]
+            said = [Stack(stack).version]
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

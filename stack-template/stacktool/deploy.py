@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from . import docker, services
+from . import services, targets
 from .deployment import Deployment
 from .docker import COMPOSE_FILE
 from .errors import StackError
@@ -36,37 +38,27 @@ WORKERS = (
 )
 RELOAD = "import os, signal; os.kill(1, signal.SIGHUP)"  # pid 1: gunicorn's master
 BACKEND_RELOAD_TIMEOUT = 120
+AS_BEFORE = "The site still serves the previous release; fix the cause and deploy again."
 
 
-class Compose(docker.Compose):
-    """The app's compose project, for a deploy: a failed step says the old release serves."""
-
-    def run(self, *args: str, quiet: bool = True) -> str:
-        """The command's output; its output shown unless `quiet` (a long step: no time bound)."""
-        options = {} if quiet else {"timeout": None}
-        result = self.call(*args, capture=quiet, **options)
-        if result.returncode != 0:
-            detail = (result.stderr or "").strip()[-2000:] if quiet else ""
-            raise StackError(
-                f"`docker compose {' '.join(args)}` failed in {self.app}"
-                + (f":\n{detail}" if detail else "")
-                + "\nThe site still serves the previous release; fix the cause and deploy again."
-            )
-        return result.stdout or ""
-
-    def running(self) -> set[str]:
-        return set(self.run("ps", "--status", "running", "--services").split())
+@contextmanager
+def serving_as_before() -> Iterator[None]:
+    """A step that fails says that nothing that serves changed."""
+    try:
+        yield
+    except StackError as error:
+        raise StackError(f"{error}\n{AS_BEFORE}") from None
 
 
-def running_site(deployment: Deployment) -> tuple[Compose, set[str]]:
+def running_site(deployment: Deployment) -> tuple[targets.Compose, set[str]]:
     """The app's compose project, refused unless its site runs."""
     app = deployment.app
     if not (app / COMPOSE_FILE).exists():
         raise StackError(
             f"{app / COMPOSE_FILE} not found: link the app first (./install.sh --app {app})"
         )
-    compose = Compose(app)
-    running = compose.running()
+    site = targets.Compose(deployment)
+    running = site.running()
     serving = services.named("compose", role=("web", "proxy", "database"), profile=None)
     missing = set(serving) - running  # the frontend may be failing to build
     if missing:
@@ -74,17 +66,15 @@ def running_site(deployment: Deployment) -> tuple[Compose, set[str]]:
             f"not running: {', '.join(sorted(missing))}. A deploy reloads a running site: "
             f"start it first (make up, or docker compose up -d in {app})"
         )
-    return compose, running
+    return site, running
 
 
 def deploy(deployment: Deployment) -> list[str]:
-    compose, running = running_site(deployment)
+    site, running = running_site(deployment)
     start = time.monotonic()
 
     print("Building the frontend beside the bundle that serves", flush=True)
-    build = compose.call(
-        "run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "build", timeout=None
-    )
+    build = site.one_off("frontend", "build.sh", "build")
     if build.returncode != 0:
         raise StackError(
             "the frontend build failed; the site still serves the previous release. Its "
@@ -93,25 +83,28 @@ def deploy(deployment: Deployment) -> list[str]:
     bundle = build.stdout.split()[-1]
 
     print("Making a release of the checkout and migrating (once, before it serves)", flush=True)
-    release = ["-e", "RELEASE_DEPLOY=1", "-e", f"RELEASE_BUNDLE={bundle}"]
-    compose.run("run", "--rm", "--no-deps", "-T", *release, "migrate", quiet=False)
+    release = {"RELEASE_DEPLOY": "1", "RELEASE_BUNDLE": bundle}
+    if site.one_off("migrate", env=release, show=True).returncode != 0:
+        raise StackError(f"the release or its migration failed (the output above says why)\n"
+                         f"{AS_BEFORE}")  # fmt: skip
 
-    switch(compose, running, bundle)
+    with serving_as_before():
+        switch(site, running, bundle)
     return [
         f"Backend reloaded, frontend bundle {bundle} served",
-        f"Deployed {compose.app} in {time.monotonic() - start:.1f}s",
+        f"Deployed {site.app} in {time.monotonic() - start:.1f}s",
     ]
 
 
 def rollback(deployment: Deployment) -> list[str]:
-    compose, running = running_site(deployment)
+    site, running = running_site(deployment)
     start = time.monotonic()
-    command = ("exec", "-T", "backend", "python", "/opt/stack/releases.py", "rollback")
-    result = compose.call(*command)
+    result = site.exec_result("backend", "python", "/opt/stack/releases.py", "rollback")
     if result.returncode != 0:
         raise StackError((result.stdout.strip() or result.stderr.strip()).removeprefix("error: "))
     moved = json.loads(result.stdout.strip().splitlines()[-1])
-    switch(compose, running, moved["bundle"])
+    with serving_as_before():
+        switch(site, running, moved["bundle"])
     return [
         f"Rolled back from release {moved['from']} to {moved['to']} (code and frontend bundle "
         f"{moved['bundle'] or 'unchanged'}) in {time.monotonic() - start:.1f}s",
@@ -119,30 +112,32 @@ def rollback(deployment: Deployment) -> list[str]:
     ]
 
 
-def switch(compose: Compose, running: set[str], bundle: str) -> None:
+def switch(site: targets.Compose, running: set[str], bundle: str) -> None:
     """Serve the release `current` points at: gunicorn reloaded, Celery restarted, `bundle`
     served (when named)."""
     print("Reloading the backend (gunicorn, gracefully)", flush=True)
-    old_workers = set(compose.run("exec", "-T", "backend", "python", "-c", WORKERS).split())
+    old_workers = set(site.exec("backend", "python", "-c", WORKERS).split())
     # Sent from inside: `docker compose kill -s HUP` would make the engine count the
     # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
-    compose.run("exec", "-T", "backend", "python", "-c", RELOAD)
+    site.exec("backend", "python", "-c", RELOAD)
     celery = sorted(set(services.named("compose", role="worker")) & running)
     if celery:
         print(f"Restarting {' and '.join(celery)}", flush=True)
-        compose.run("restart", "--no-deps", *celery)
+        site.restart(*celery)
     if bundle:
-        compose.run("run", "--rm", "--no-deps", "-T", "frontend", "build.sh", "serve", bundle)
-    wait_for_backend(compose, old_workers)
+        served = site.one_off("frontend", "build.sh", "serve", bundle)
+        if served.returncode != 0:
+            raise StackError(f"serving bundle {bundle} failed: {served.stderr.strip()[-2000:]}")
+    wait_for_backend(site, old_workers)
 
 
-def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
+def wait_for_backend(site: targets.Compose, old_workers: set[str]) -> None:
     """Until every old worker has gone and the new ones answer."""
-    check = health_check(compose)
+    check = site.health_check("backend")
     deadline = time.monotonic() + BACKEND_RELOAD_TIMEOUT
     while time.monotonic() < deadline:
-        workers = set(compose.run("exec", "-T", "backend", "python", "-c", WORKERS).split())
-        if workers and not workers & old_workers and _answers(compose, check):
+        workers = set(site.exec("backend", "python", "-c", WORKERS).split())
+        if workers and not workers & old_workers and _answers(site, check):
             return
         time.sleep(0.5)
     raise StackError(
@@ -152,25 +147,9 @@ def wait_for_backend(compose: Compose, old_workers: set[str]) -> None:
     )
 
 
-def health_check(compose: Compose) -> list[str]:
-    """The backend's health check as Docker runs it: its image's (backend/Dockerfile)."""
-    containers = compose.run("ps", "--quiet", "backend").split()
-    found = docker.inspect(*containers[:1])
+def _answers(site: targets.Compose, check: list[str]) -> bool:
     try:
-        test = found[0]["Config"]["Healthcheck"]["Test"]
-    except (ValueError, LookupError, TypeError):
-        test = []
-    if test[:1] not in (["CMD"], ["CMD-SHELL"]):
-        raise StackError(
-            "the backend container runs no health check: build its image again (./install.sh) "
-            "and start it (docker compose -f docker-compose.app.yml up -d)"
-        )
-    return test[1:] if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
-
-
-def _answers(compose: Compose, check: list[str]) -> bool:
-    try:
-        compose.run("exec", "-T", "backend", *check)
+        site.exec("backend", *check)
     except StackError:
         return False
     return True

@@ -1,5 +1,6 @@
 """The facts of one deployment, each read once: the stack and the app it serves, the app's
-.env, the stack's answers, the deployment's name and its data folders.
+.env, the stack's answers, the deployment's name and its data folders (Stack: the stack's
+alone).
 
 Every command that works on a deployment gets one Deployment; its facts are read the first
 time they are asked for, then kept (a command that changes .env makes a new one)."""
@@ -19,11 +20,43 @@ DATA_FOLDERS = ("media", "logs", "releases")  # in $DATA_ROOT/<name>/
 BACKUPS = "backups"  # in $DATA_ROOT/<name>/ too
 
 
-class Deployment:
+class Stack:
+    """The facts of the stack at `stack` alone, each read once: its answers, its slug and the
+    template version (a command without an app: build, lock)."""
+
+    def __init__(self, stack: Path) -> None:
+        self.stack = Path(stack)
+
+    @cached_property
+    def answers(self) -> dict[str, Any]:
+        """The stack's copier answers."""
+        return read_answers(self.stack)
+
+    @cached_property
+    def _rendered(self) -> tuple[str, str]:
+        return images.rendered(self.stack)
+
+    @property
+    def slug(self) -> str:
+        return self._rendered[0]
+
+    @property
+    def version(self) -> str:
+        """The template version the stack was generated from."""
+        return self._rendered[1]
+
+    @property
+    def python_version(self) -> str:
+        """The backend's Python version (every release records it)."""
+        return str(self.answers["python_version"])
+
+
+class Deployment(Stack):
     """The deployment of the app at `app` with the stack at `stack` (both absolute)."""
 
     def __init__(self, stack: Path, app: Path) -> None:
-        self.stack, self.app = Path(stack), Path(app)
+        super().__init__(stack)
+        self.app = Path(app)
 
     # ---- Files read once ----
 
@@ -64,25 +97,7 @@ class Deployment:
         else:
             self.env_if_any  # noqa: B018
 
-    @cached_property
-    def answers(self) -> dict[str, Any]:
-        """The stack's copier answers."""
-        return read_answers(self.stack)
-
-    @cached_property
-    def _rendered(self) -> tuple[str, str]:
-        return images.rendered(self.stack)
-
     # ---- What follows from them ----
-
-    @property
-    def slug(self) -> str:
-        return self._rendered[0]
-
-    @property
-    def version(self) -> str:
-        """The template version the stack was generated from."""
-        return self._rendered[1]
 
     @cached_property
     def name(self) -> str:

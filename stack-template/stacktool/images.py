@@ -5,6 +5,9 @@ project of the app it is built for (by default the slug). The app's own packages
 (backend/requirements-app.lock, frontend/package-app.json and its package-app.lock.json)
 are built in: only those files are sent to Docker, as the BuildKit named context "app",
 never the app's code (that reaches the containers by bind mount) and nothing behind a link.
+
+IMAGES describes each image once, for `./stack build` (one server, dev) and `./stack release`
+(Swarm): where it is built from and which stage.
 """
 
 from __future__ import annotations
@@ -12,12 +15,32 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import docker, dotenv, lock, npmlock
 from .errors import StackError
 
-SERVICES = ("backend", "frontend", "caddy")
+
+@dataclass(frozen=True)
+class Image:
+    folder: str  # the stack's folder it is built from (its Dockerfile)
+    build: str | None = None  # the stage `./stack build` builds, None: not built there
+    release: str | None = None  # the stage `./stack release` builds, None: not released
+    per_release: bool = False  # a release tags it with the app's commit, not only the stack's
+    # version (it holds the app's code or bundle)
+    app_uid: bool = True  # built with APP_UID: it runs as the backend's user
+
+
+IMAGES = {
+    "backend": Image("backend", build="runtime", release="release", per_release=True),
+    # Its `bundle` stage builds the frontend a release's `web` serves.
+    "frontend": Image("frontend", build="runtime", app_uid=False),
+    "web": Image("caddy", release="web", per_release=True),
+    "caddy": Image("caddy", build="runtime", release="runtime"),
+}
+BUILT = tuple(name for name, image in IMAGES.items() if image.build)  # ./stack build's
+RELEASED = tuple(name for name, image in IMAGES.items() if image.release)  # ./stack release's
 STACK_COMPOSE_FILE = "compose/docker-compose.app.yml"
 # The backend's user, Caddy's too: it owns the uploads on the host, so the data folders are
 # chowned to it.
@@ -41,9 +64,9 @@ def rendered(stack: Path) -> tuple[str, str]:
         raise StackError(f"cannot read {path}: {error.strerror}") from None
     name = re.search(r"^name: (\S+)$", text, re.M)
     found = dict(re.findall(r"^ +image: \$\{COMPOSE_PROJECT_NAME\}-(\w+):(\S+)$", text, re.M))
-    if not name or sorted(found) != sorted(SERVICES) or len(set(found.values())) != 1:
+    if not name or sorted(found) != sorted(BUILT) or len(set(found.values())) != 1:
         raise StackError(
-            f"{path} lacks its `name:` line or one tag for the images of {', '.join(SERVICES)}: "
+            f"{path} lacks its `name:` line or one tag for the images of {', '.join(BUILT)}: "
             f"restore them (git diff {STACK_COMPOSE_FILE})"
         )
     return name[1], found["backend"]
@@ -76,12 +99,18 @@ def tags(stack: Path, app: Path | None = None) -> dict[str, str]:
     names (${COMPOSE_PROJECT_NAME}-<service>:<version>)."""
     recorded_slug, recorded_version = rendered(stack)  # the compose file, read once
     name = project_name(recorded_slug, dotenv.read_env(app, required=False) if app else {})
-    return {service: f"{name}-{service}:{recorded_version}" for service in SERVICES}
+    return {service: f"{name}-{service}:{recorded_version}" for service in BUILT}
 
 
-def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]:
+def uid_arg(image: str) -> list[str]:
+    """The build argument of the backend's user, for the images that run as it."""
+    return ["--build-arg", f"APP_UID={BACKEND_UID}"] if IMAGES[image].app_uid else []
+
+
+def app_contexts(stack: Path, app: Path | None, folder: Path, python: str) -> dict[str, Path]:
     """Write the build context "app" of each image into `folder`: the app's packages and their
-    locks (each made now if the app has none that fits), or empty ones without an app."""
+    locks (each made now, for the stack's Python `python`, if the app has none that fits), or
+    empty ones without an app."""
     contexts: dict[str, Path] = {}
     for service, (listing, empty) in APP_PACKAGES.items():
         contexts[service] = folder / service
@@ -89,7 +118,7 @@ def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]
         source = app / listing if app else None
         target = contexts[service] / Path(listing).name
         if service == "backend":  # the lock, resolved now if the app has none that fits
-            target.write_text(lock.app_lock_for_build(stack, app))
+            target.write_text(lock.app_lock_for_build(stack, app, python))
         elif source and source.is_file():
             shutil.copyfile(source, target)
         else:
@@ -100,22 +129,22 @@ def app_contexts(stack: Path, app: Path | None, folder: Path) -> dict[str, Path]
     return contexts
 
 
-def build(stack: Path, app: Path | None) -> list[str]:
-    """Build every image, with the packages of `app` (checked by cli) when given; return the
-    tags."""
+def build(stack: Path, app: Path | None, python: str) -> list[str]:
+    """Build every image, with the packages of `app` (checked by cli) when given, for the
+    stack's Python `python`; return the tags."""
     if app:
         print(f"With the packages of the app in {app}", flush=True)
     built = tags(stack, app)
     with tempfile.TemporaryDirectory(prefix="stack-build-") as tmp:
-        contexts = app_contexts(stack, app, Path(tmp))
+        contexts = app_contexts(stack, app, Path(tmp), python)
         for service, tag in built.items():
             print(f"Building {tag}", flush=True)
-            command = ["build", "--target", "runtime", "--tag", tag]
+            image = IMAGES[service]
+            command = ["build", "--target", str(image.build), "--tag", tag]
             if service in contexts:
                 command += ["--build-context", f"app={contexts[service]}"]
-            if service in ("backend", "caddy"):
-                command += ["--build-arg", f"APP_UID={BACKEND_UID}"]
-            result = docker.call(*command, str(stack / service), capture=False, timeout=None)
+            result = docker.call(*command, *uid_arg(service), str(stack / image.folder),
+                                 capture=False, timeout=None)  # fmt: skip
             if result.returncode != 0:
                 raise StackError(f"building {tag} failed (the output above says why)")
     return list(built.values())

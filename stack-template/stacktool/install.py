@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import docker, dotenv, images, links
-from .deployment import Deployment
+from .deployment import Deployment, Stack
 from .errors import StackError
 
 
@@ -15,7 +15,7 @@ def build(stack: Path, app: Path | None) -> tuple[Path | None, list[str]]:
     linked last; return that app and what to tell the user."""
     docker.check()
     app = app or links.linked_app(stack)
-    return app, [f"Built {' '.join(images.build(stack, app))}"]
+    return app, [f"Built {' '.join(images.build(stack, app, Stack(stack).python_version))}"]
 
 
 def install(stack: Path, app: Path | None) -> list[str]:

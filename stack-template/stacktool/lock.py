@@ -20,7 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .answers import read_answers
 from .errors import StackError
 
 # uv's pin and hashes: the one place its version is written.
@@ -111,15 +110,10 @@ def entries(lock: str) -> dict[str, str]:
     return found
 
 
-def python_version(stack: Path) -> str:
-    """The stack's Python version, as copier recorded it (every release records it)."""
-    return str(read_answers(stack)["python_version"])
-
-
-def lock_stack(stack: Path) -> list[str]:
-    """Write the stack's backend/requirements.lock."""
+def lock_stack(stack: Path, python: str) -> list[str]:
+    """Write the stack's backend/requirements.lock, for Python `python` (the stack's)."""
     try:
-        body = compile_lock([stack / "backend/requirements-dev.txt"], python_version(stack))
+        body = compile_lock([stack / "backend/requirements-dev.txt"], python)
     except LockError as error:
         raise StackError(f"cannot resolve backend/requirements-dev.txt: {error}") from None
     (stack / STACK_LOCK).write_text(STACK_HEADER + body)
@@ -132,8 +126,9 @@ def digest(requirements: str) -> str:
     return hashlib.sha256("\n".join(line for line in lines if line).encode()).hexdigest()
 
 
-def app_lock_text(stack: Path, app: Path) -> str:
-    """The app's lock: what requirements-app.txt adds, resolved with the stack's pins."""
+def app_lock_text(stack: Path, app: Path, python: str) -> str:
+    """The app's lock: what requirements-app.txt adds, resolved with the stack's pins for
+    Python `python` (the stack's)."""
     requirements = app / APP_REQUIREMENTS
     if not requirements.is_file():
         raise StackError(f"{requirements} not found: create it, one name==version per line")
@@ -148,7 +143,7 @@ def app_lock_text(stack: Path, app: Path) -> str:
         pins = (block.split(" ", 1)[0] for block in entries(stack_lock.read_text()).values())
         constraints.write_text("".join(f"{pin}\n" for pin in pins))
         try:
-            body = compile_lock([requirements], python_version(stack), constraints)
+            body = compile_lock([requirements], python, constraints)
         except LockError as error:
             raise StackError(
                 f"{requirements} clashes with the stack's pins in {stack_lock}: {error}. "
@@ -159,9 +154,9 @@ def app_lock_text(stack: Path, app: Path) -> str:
     return header + "".join(added)
 
 
-def lock_app(stack: Path, app: Path) -> list[str]:
+def lock_app(stack: Path, app: Path, python: str) -> list[str]:
     """Write APP/backend/requirements-app.lock."""
-    text = app_lock_text(stack, app)
+    text = app_lock_text(stack, app, python)
     (app / APP_LOCK).write_text(text)
     return [f"Wrote {app / APP_LOCK} ({len(entries(text))} packages beside the stack's)"]
 
@@ -173,7 +168,7 @@ def app_lock_is_current(app: Path) -> bool:
     return lock.is_file() and f"{DIGEST}{digest(text)}\n" in lock.read_text()
 
 
-def app_lock_for_build(stack: Path, app: Path | None) -> str:
+def app_lock_for_build(stack: Path, app: Path | None, python: str) -> str:
     """The app's lock for an image build: its own when current; else (none yet, or
     requirements-app.txt changed since) resolved now, with a note to commit one."""
     if app is None or not (app / APP_REQUIREMENTS).is_file():
@@ -186,4 +181,4 @@ def app_lock_for_build(stack: Path, app: Path | None) -> str:
         f"with {stack / 'stack'} lock --app {app} and commit the lock",
         flush=True,
     )
-    return app_lock_text(stack, app)
+    return app_lock_text(stack, app, python)

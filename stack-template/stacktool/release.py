@@ -25,8 +25,6 @@ from .archive import extract as unpack
 from .deployment import Deployment
 from .errors import StackError
 
-SERVICES = ("backend", "web", "caddy")
-
 
 def registry(env: dict[str, str], option: str | None = None) -> str:
     """Where release images go: --registry, else RELEASE_REGISTRY of the app's .env."""
@@ -59,11 +57,23 @@ def tag(version: str, commit: str) -> str:
 
 
 def image_names(deployment: Deployment, where: str, release: str) -> dict[str, str]:
-    caddy = stack_tag(deployment.version)
+    """The name of each release image (images.IMAGES) in the registry `where`."""
+    stack = stack_tag(deployment.version)
     return {
-        service: f"{where}/{deployment.slug}-{service}:{caddy if service == 'caddy' else release}"
-        for service in SERVICES
+        name: f"{where}/{deployment.slug}-{name}:{release if image.per_release else stack}"
+        for name, image in images.IMAGES.items()
+        if image.release
     }
+
+
+def _build(name: str, tag: str, stack: Path, *options: str) -> None:
+    """Build the release image `name` (its stage, from its folder: images.IMAGES) as `tag`."""
+    image = images.IMAGES[name]
+    docker.shown(
+        f"Building {tag}",
+        "build", "--target", str(image.release), *options, *images.uid_arg(name),
+        "--tag", tag, str(stack / image.folder),
+    )  # fmt: skip
 
 
 def commit_of(app: Path, revision: str = "HEAD") -> str:
@@ -163,65 +173,30 @@ def build(
         _check_locks(stack, tree, commit)
         settings = build_settings(tree, env, folder / "settings")
         (folder / "contexts").mkdir()
-        contexts = images.app_contexts(stack, tree, folder / "contexts")
-        docker.shown(
-            f"Building {names['backend']}",
-            "build",
-            "--target",
-            "release",
-            "--build-context",
-            f"app={contexts['backend']}",
-            "--build-context",
-            f"code={tree / 'backend'}",
-            "--build-context",
-            f"settings={folder / 'settings'}",
-            "--build-arg",
-            f"APP_UID={images.BACKEND_UID}",
+        contexts = images.app_contexts(stack, tree, folder / "contexts", deployment.python_version)
+        _build(
+            "backend", names["backend"], stack,
+            "--build-context", f"app={contexts['backend']}",
+            "--build-context", f"code={tree / 'backend'}",
+            "--build-context", f"settings={folder / 'settings'}",
             "--build-arg",
             f"DJANGO_SETTINGS_MODULE={settings.get('DJANGO_SETTINGS_MODULE', '')}",
-            "--tag",
-            names["backend"],
-            str(stack / "backend"),
-        )
+        )  # fmt: skip
+        # The bundle web serves: the frontend image's `bundle` stage, written to a folder.
         docker.shown(
             "Building the frontend's bundle",
-            "build",
-            "--target",
-            "bundle",
-            "--build-context",
-            f"app={contexts['frontend']}",
-            "--build-context",
-            f"code={tree / 'frontend'}",
-            "--output",
-            f"type=local,dest={folder / 'bundle'}",
-            str(stack / "frontend"),
-        )
-        docker.shown(
-            f"Building {names['web']}",
-            "build",
-            "--target",
-            "web",
-            "--build-context",
-            f"bundle={folder / 'bundle'}",
-            "--build-context",
-            f"backend=docker-image://{names['backend']}",
-            "--build-arg",
-            f"APP_UID={images.BACKEND_UID}",
-            "--tag",
-            names["web"],
-            str(stack / "caddy"),
-        )
-        docker.shown(
-            f"Building {names['caddy']}",
-            "build",
-            "--target",
-            "runtime",
-            "--build-arg",
-            f"APP_UID={images.BACKEND_UID}",
-            "--tag",
-            names["caddy"],
-            str(stack / "caddy"),
-        )
+            "build", "--target", "bundle",
+            "--build-context", f"app={contexts['frontend']}",
+            "--build-context", f"code={tree / 'frontend'}",
+            "--output", f"type=local,dest={folder / 'bundle'}",
+            str(stack / images.IMAGES["frontend"].folder),
+        )  # fmt: skip
+        _build(
+            "web", names["web"], stack,
+            "--build-context", f"bundle={folder / 'bundle'}",
+            "--build-context", f"backend=docker-image://{names['backend']}",
+        )  # fmt: skip
+        _build("caddy", names["caddy"], stack)
     built = time.monotonic() - start
     said = [f"Built release {release} (app commit {commit[:12]}) in {built:.1f} s:"]
     said += [f"  {name} ({_size(name)})" for name in names.values()]

@@ -2,7 +2,9 @@
 
 Both answer the same questions for backup and restore (`Target`): run a script in the
 database's container, is the database up, start it, stop what writes, start everything
-again. `find()` says which one a deployment is.
+again. `find()` says which one a deployment is. On one server, `./stack deploy` and
+`rollback` also run the app's own commands in its services (Compose: running, exec, one_off,
+restart); on Swarm, `./stack swarm deploy` rolls out release images instead (swarm.py).
 """
 
 from __future__ import annotations
@@ -45,7 +47,55 @@ class Compose(Target):
     """The deployment on one server: the app's compose project."""
 
     def __init__(self, deployment: Deployment) -> None:
+        self.app = deployment.app
         self.compose = docker.Compose(deployment.app)
+
+    def running(self) -> set[str]:
+        """The services that run."""
+        return self.compose.running()
+
+    def _checked(self, args: tuple[str, ...], show: bool) -> str:
+        result = self.compose.call(*args, capture=not show, **({"timeout": None} if show else {}))
+        if result.returncode != 0:
+            raise docker.failure(result, f"`docker compose {' '.join(args)}` in {self.app}",
+                                 tail=2000)  # fmt: skip
+        return result.stdout or ""
+
+    def exec(self, service: str, *command: str) -> str:
+        """`command` in the running `service`'s container; its output (an error if it fails)."""
+        return self._checked(("exec", "-T", service, *command), show=False)
+
+    def exec_result(self, service: str, *command: str) -> subprocess.CompletedProcess:
+        """`command` in the running `service`'s container, whatever its exit code."""
+        return self.compose.call("exec", "-T", service, *command)
+
+    def one_off(
+        self, service: str, *command: str, env: dict[str, str] | None = None, show: bool = False
+    ) -> subprocess.CompletedProcess:
+        """`command` in a new container of `service`, without its dependencies, whatever its
+        exit code; its output shown as it runs (no time bound) when `show`."""
+        options = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
+        args = ("run", "--rm", "--no-deps", "-T", *options, service, *command)
+        return self.compose.call(*args, capture=not show, timeout=None)
+
+    def restart(self, *names: str) -> None:
+        self._checked(("restart", "--no-deps", *names), show=False)
+
+    def health_check(self, service: str) -> list[str]:
+        """The command of `service`'s health check as Docker runs it (its image's); an error
+        when it runs none."""
+        containers = self._checked(("ps", "--quiet", service), show=False).split()
+        found = docker.inspect(*containers[:1])
+        try:
+            test = found[0]["Config"]["Healthcheck"]["Test"]
+        except (ValueError, LookupError, TypeError):
+            test = []
+        if test[:1] not in (["CMD"], ["CMD-SHELL"]):
+            raise StackError(
+                f"the {service} container runs no health check: build its image again "
+                "(./install.sh) and start it (docker compose -f docker-compose.app.yml up -d)"
+            )
+        return test[1:] if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
 
     def db(self, script: str, **options) -> subprocess.CompletedProcess:
         options.setdefault("capture", False)

@@ -7,7 +7,7 @@ from contextlib import redirect_stderr
 from pathlib import Path
 from unittest import mock
 
-from stacktool import cli, deploy
+from stacktool import cli, deploy, targets
 from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
@@ -49,8 +49,10 @@ class DeployTest(unittest.TestCase):
             return subprocess.CompletedProcess(command, 1, stdout="", stderr="no such service")
 
         failing = mock.patch.object(subprocess, "run", fail)
-        with failing, self.assertRaisesRegex(StackError, r"(?s)no such service.*previous release"):
-            deploy.Compose(self.app).run("ps")
+        site = targets.Compose(Deployment(self.stack, self.app))
+        said = self.assertRaisesRegex(StackError, r"(?s)no such service.*previous release")
+        with failing, said, deploy.serving_as_before():
+            site.exec("backend", "true")
 
     def test_the_backend_is_checked_with_its_images_health_check(self):
         def docker(command, **kwargs):
@@ -60,12 +62,12 @@ class DeployTest(unittest.TestCase):
                 return subprocess.CompletedProcess(command, 0, stdout=stdout, stderr="")
             return subprocess.CompletedProcess(command, 0, stdout="c1\n", stderr="")
 
-        compose = deploy.Compose(self.app)
+        site = targets.Compose(Deployment(self.stack, self.app))
         with mock.patch.object(subprocess, "run", docker):
             self.test = ["CMD", "python", "-c", "print(1)"]
-            self.assertEqual(deploy.health_check(compose), ["python", "-c", "print(1)"])
+            self.assertEqual(site.health_check("backend"), ["python", "-c", "print(1)"])
             self.test = ["CMD-SHELL", "test -f /x"]
-            self.assertEqual(deploy.health_check(compose), ["/bin/sh", "-c", "test -f /x"])
+            self.assertEqual(site.health_check("backend"), ["/bin/sh", "-c", "test -f /x"])
             self.test = None
             with self.assertRaisesRegex(StackError, r"runs no health check: build its image"):
-                deploy.health_check(compose)
+                site.health_check("backend")

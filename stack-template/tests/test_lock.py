@@ -56,8 +56,8 @@ class AppLockTest(unittest.TestCase):
         self.requirements.write_text("# nothing yet\n")
         self.write_lock_for("")
         unlocked = f"{lock.DIGEST}{lock.digest('')}\n"
-        self.assertEqual(lock.app_lock_for_build(Path("/nonexistent"), self.app), unlocked)
-        self.assertEqual(lock.app_lock_for_build(Path("/nonexistent"), None), "")
+        self.assertEqual(lock.app_lock_for_build(Path("/nonexistent"), self.app, "3.12"), unlocked)
+        self.assertEqual(lock.app_lock_for_build(Path("/nonexistent"), None, "3.12"), "")
 
 
 if __name__ == "__main__":
