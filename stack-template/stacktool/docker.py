@@ -129,11 +129,12 @@ class Compose:
         """The command's result, whatever its exit code (options: as docker.call's)."""
         return call("compose", "-f", COMPOSE_FILE, *args, cwd=self.app, **options)
 
-    def output(self, doing: str, *args: str, **options) -> str:
-        """The command's output; an error naming `doing` when it fails."""
+    def output(self, doing: str, *args: str, tail: int = 800, **options) -> str:
+        """The command's output; an error naming `doing` (and the last `tail` characters of
+        its error output) when it fails."""
         result = self.call(*args, **options)
         if result.returncode != 0:
-            raise failure(result, doing)
+            raise failure(result, doing, tail)
         return result.stdout or ""
 
     def running(self) -> set[str]:

@@ -50,20 +50,18 @@ class Compose(Target):
         self.app = deployment.app
         self.compose = docker.Compose(deployment.app)
 
-    def running(self) -> set[str]:
-        """The services that run."""
-        return self.compose.running()
+    def _output(self, *args: str) -> str:
+        """`docker compose args`; its output, an error naming the command when it fails."""
+        doing = f"`docker compose {' '.join(args)}` in {self.app}"
+        return self.compose.output(doing, *args, tail=2000)
 
-    def _checked(self, args: tuple[str, ...], show: bool) -> str:
-        result = self.compose.call(*args, capture=not show, **({"timeout": None} if show else {}))
-        if result.returncode != 0:
-            raise docker.failure(result, f"`docker compose {' '.join(args)}` in {self.app}",
-                                 tail=2000)  # fmt: skip
-        return result.stdout or ""
+    def running(self) -> set[str]:
+        """The services that run (an error when compose cannot tell)."""
+        return set(self._output("ps", "--status", "running", "--services").split())
 
     def exec(self, service: str, *command: str) -> str:
         """`command` in the running `service`'s container; its output (an error if it fails)."""
-        return self._checked(("exec", "-T", service, *command), show=False)
+        return self._output("exec", "-T", service, *command)
 
     def exec_result(self, service: str, *command: str) -> subprocess.CompletedProcess:
         """`command` in the running `service`'s container, whatever its exit code."""
@@ -79,12 +77,12 @@ class Compose(Target):
         return self.compose.call(*args, capture=not show, timeout=None)
 
     def restart(self, *names: str) -> None:
-        self._checked(("restart", "--no-deps", *names), show=False)
+        self._output("restart", "--no-deps", *names)
 
     def health_check(self, service: str) -> list[str]:
         """The command of `service`'s health check as Docker runs it (its image's); an error
         when it runs none."""
-        containers = self._checked(("ps", "--quiet", service), show=False).split()
+        containers = self._output("ps", "--quiet", service).split()
         found = docker.inspect(*containers[:1])
         try:
             test = found[0]["Config"]["Healthcheck"]["Test"]
