@@ -56,6 +56,25 @@ CAPABILITIES = {
 APP_REQUIREMENT = ("humanize", "4.17.0")
 APP_NPM_PACKAGE = ("is-number", "7.0.0")
 APP_NPM_NESTING = ("is-odd", "3.0.1")  # needs is-number ^6: npm nests that one under it
+# The API needs a signed-in user: the tests sign in as this one (made in the backend container,
+# its e-mail verified), with the session cookie and CSRF token, as the React app does.
+USER = ("tester@example.com", "a tester's long passphrase")
+ADD_USER = """
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+User = get_user_model()
+email, password = {email!r}, {password!r}
+user = User.objects.filter(email=email).first() or User.objects.create_user(
+    **{{User.USERNAME_FIELD: email, "email": email}}, password=password
+)
+EmailAddress.objects.get_or_create(
+    user=user, email=email, defaults={{"primary": True, "verified": True}}
+)
+"""
+LOGIN = "/api/auth/browser/v1/auth/login"
+# Many requests from one address and one account (the load tests): the API's rate limits of
+# the deployments (in .env), far above what the load sends; sign-in's own stay as they are.
+API_RATES = {"DJANGO_API_RATE_LIMIT": "100000/m/ip", "DJANGO_API_USER_RATE_LIMIT": "100000/m/user"}
 
 
 @dataclass
@@ -66,6 +85,8 @@ class Deployment:
     url: str
     ca: Path
     tls: ssl.SSLContext | None = field(default=None, repr=False)
+    # The session's cookies once signed in (sign_in), sent with every request.
+    cookies: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def project(self) -> str:
@@ -103,27 +124,76 @@ class Deployment:
             json.loads(line) for line in self.compose("ps", "--format", "json").stdout.splitlines()
         ]
 
-    def fetch(self, path: str, body: dict | None = None) -> tuple[int, dict[str, str], bytes]:
+    def manage(self, *args: str) -> subprocess.CompletedProcess:
+        """A manage.py command in the backend's container."""
+        return self.compose("exec", "-T", "backend", "python", "/opt/stack/manage.py", *args)
+
+    def session_headers(self) -> dict[str, str]:
+        """The headers of a signed-in browser: its cookies and, for writes, the CSRF token."""
+        if not self.cookies:
+            return {}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if "csrftoken" in self.cookies:
+            headers |= {"X-CSRFToken": self.cookies["csrftoken"], "Origin": self.url}
+        return headers
+
+    def fetch(
+        self, path: str, body: dict | None = None, method: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        headers = self.session_headers()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(
             self.url + path,
             data=None if body is None else json.dumps(body).encode(),
-            headers={} if body is None else {"Content-Type": "application/json"},
+            headers=headers,
+            method=method,
         )
         try:
             with urllib.request.urlopen(request, context=self.tls, timeout=30) as response:
+                self._keep_cookies(response.headers)
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
+            self._keep_cookies(error.headers)
             return error.code, dict(error.headers), error.read()
 
+    def _keep_cookies(self, headers) -> None:
+        if self.cookies is not None:
+            for cookie in headers.get_all("Set-Cookie") or []:
+                name, _, value = cookie.split(";", 1)[0].partition("=")
+                self.cookies[name.strip()] = value.strip()
+
+    def sign_in(self, email: str = USER[0], password: str = USER[1]) -> None:
+        """Sign in as the user (made first if need be), as the React app does: the session's
+        CSRF cookie from /api/session/, then allauth's login."""
+        self.manage("shell", "-c", ADD_USER.format(email=email, password=password))
+        self.cookies = {}
+        assert self.fetch("/api/session/")[0] == 200
+        code, _, content = self.fetch(LOGIN, {"email": email, "password": password})
+        assert code == 200, f"sign-in: {code} {content[:500]!r}"
+
     def json(self, path: str, body: dict | None = None, status: int = 200) -> dict | list:
+        """The API's answer as JSON; the notes' API signed in (as USER unless signed in)."""
+        if path.startswith("/api/notes/") and self.cookies is None:
+            self.sign_in()
         code, _, content = self.fetch(path, body)
         assert code == status, f"{path}: {code} {content[:500]!r}"
         return json.loads(content)
 
+    def notes(self) -> list[dict]:
+        """Every note of the signed-in user, all pages."""
+        found, page = [], "/api/notes/"
+        while page:
+            answer = self.json(page)
+            found += answer["results"]
+            page = answer["next"] and answer["next"].removeprefix(self.url)
+        return found
+
     def down(self) -> str:
         """`down --volumes`; returns the last log lines, to print when a test failed."""
         logs = self.compose("logs", "--no-color", "--tail", "60", check=False).stdout
-        self.compose("down", "--volumes", "--timeout", "20", check=False)
+        # --remove-orphans: development mode's own services (the mail catcher) too.
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", check=False)
         return logs
 
 
@@ -178,6 +248,7 @@ def listen_on_free_ports(app: Path, project: str | None = None) -> str:
         "HTTP_PORT": str(free_port()),
         "HTTPS_PORT": str(https_port),
         "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://localhost:{https_port}",
+        **API_RATES,
     }
     if project:
         values["COMPOSE_PROJECT_NAME"] = project
@@ -279,6 +350,12 @@ class Outcome:
     error: str = ""
 
 
+def is_failure(outcome: Outcome) -> bool:
+    """No answer, a 5xx, or the signed-in load refused (401, 403: the session was lost; 429:
+    over a rate limit)."""
+    return outcome.status in (0, 401, 403, 429) or outcome.status >= 500
+
+
 class Load:
     """Clients requesting `paths` in turn every `interval` seconds, each on a new HTTPS
     connection (as a new visitor would), plus a POST to `post_path` every `post_every`
@@ -298,6 +375,8 @@ class Load:
         host, _, port = deployment.url.removeprefix("https://").partition(":")
         self.host, self.port = host, int(port or 443)
         self.outcomes: list[Outcome] = []
+        deployment.sign_in()  # a session of its own: the API answers a signed-in user only
+        self.headers = deployment.session_headers()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -308,7 +387,7 @@ class Load:
             self.host, self.port, context=self.deployment.tls, timeout=30
         )
         try:
-            headers = {"Content-Type": "application/json"} if body else {}
+            headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
@@ -350,9 +429,9 @@ class Load:
 
     @property
     def failures(self) -> list[Outcome]:
-        """Requests with no answer or a 5xx (a POST may also not answer 4xx)."""
+        """Requests that failed (see is_failure())."""
         with self._lock:
-            return [o for o in self.outcomes if o.status == 0 or o.status >= 500]
+            return [o for o in self.outcomes if is_failure(o)]
 
     def percentile(self, share: float, outcomes: list[Outcome] | None = None) -> float:
         times = sorted(o.seconds for o in (self.outcomes if outcomes is None else outcomes))
@@ -422,14 +501,25 @@ def browser_page(home: Path) -> Iterator[Page]:
             browser.close()
 
 
-def page_text(url: str, home: Path, wait_for_text: str, screenshot: Path | None = None) -> str:
+def page_text(
+    url: str,
+    home: Path,
+    wait_for_text: str,
+    screenshot: Path | None = None,
+    cookies: dict[str, str] | None = None,
+) -> str:
     """The page's text once `wait_for_text` shows. Loaded again (three tries) only when a
     request of the page failed with ERR_NETWORK_CHANGED (Chromium's answer when other
     containers add or remove interfaces), or when the navigation itself ended on Chromium's
     error page with no request failed (seen once, while other containers started beside the
     site; the load tests count the site's failed requests, not this); any other failure is
-    raised with a note of what the page logged and which requests failed."""
+    raised with a note of what the page logged and which requests failed. `cookies`: a
+    session's, to see the page signed in."""
     with browser_page(home) as page:
+        if cookies:  # a signed-in session's (Deployment.cookies)
+            page.context.add_cookies(
+                [{"name": k, "value": v, "url": url} for k, v in cookies.items()]
+            )
         failed: list[str] = []
         logged: list[str] = []
         page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))

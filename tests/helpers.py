@@ -245,7 +245,11 @@ def assert_generated(root: Path) -> None:
         shebang = text.split("\n", 1)[0] if text.startswith("#!") else ""
         if path.suffix in {".yml", ".yaml"}:
             text = re.sub(r"\$\{\{.*?\}\}", "", text)  # GitHub Actions expressions
-        assert "{{" not in text and "{%" not in text, f"template syntax left in {path}"
+        # Django's templates (an app's templates/ folder) are copied verbatim, their tags too.
+        django_template = "templates" in path.relative_to(root).parts
+        assert django_template or ("{{" not in text and "{%" not in text), (
+            f"template syntax left in {path}"
+        )
         if path.suffix in {".yml", ".yaml"}:
             list(yaml.load_all(text, Loader=_Loader))
         elif path.suffix == ".json":
@@ -391,8 +395,13 @@ def _options(spec: dict) -> list:
 
 
 def _default(spec: dict) -> str | bool:
-    """The question's default for an app with no stack yet (stack_answers is empty)."""
-    text = jinja2.Environment().from_string(str(spec["default"])).render(stack_answers={})
+    """The question's default for a new app with no stack yet (stack_answers is empty, its
+    destination holds no file)."""
+    env = jinja2.Environment()
+    env.filters["fileglob"] = lambda pattern: []
+    text = env.from_string(str(spec["default"])).render(
+        stack_answers={}, _copier_conf={"dst_path": "/new/app"}
+    )
     return yaml.safe_load(text) is True if spec.get("type") == "bool" else text
 
 
@@ -770,7 +779,8 @@ STANDINS_BUILD = ROOT / "tests" / "standins" / "build.sh"
 @functools.cache
 def ensure_standins() -> dict[str, str]:
     """Builds the stand-ins that are missing or out of date (seconds when none is) and returns
-    the copier answers: python_image, node_image, postgres_image, redis_image, caddy_image."""
+    the copier answers: python_image, node_image, postgres_image, redis_image, caddy_image,
+    mailcatcher_image."""
     result = subprocess.run(["bash", STANDINS_BUILD], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(

@@ -1,5 +1,6 @@
 """The app's CI run here as its runner would: every `run` step of the GitHub workflow's
-backend and frontend jobs, in a fresh clone of a generated app, against a real PostgreSQL.
+backend, frontend and e2e jobs, in a fresh clone of a generated app, against a real PostgreSQL
+(the e2e job: against the app in development mode under Docker, with Debian's Chromium).
 The `uses` steps are this machine's: the clone is the checkout, a venv of the Python that
 .python-version names is setup-python, the installed Node is setup-node."""
 
@@ -14,7 +15,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ENV, TEMPLATE_VERSION, python_for, record_timing, run
+from deployments import CHROMIUM, set_env, unique_project
+from helpers import (
+    ENV,
+    TEMPLATE_VERSION,
+    ensure_standins,
+    free_port,
+    python_for,
+    record_timing,
+    run,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -33,23 +43,35 @@ def checkout(app: Path, runner: Path) -> tuple[Path, dict[str, str]]:
     return clone, {"PATH": path, "RUNNER_TEMP": str(runner / "temp"), "VIRTUAL_ENV": str(venv)}
 
 
-def run_steps(app: Path, runner: Path, job: str, postgres: dict, change=None) -> str | None:
-    """Run the job's `run` steps in a fresh checkout (changed by `change(clone)` first);
-    returns the first step that failed, or None."""
+def run_steps(
+    app: Path, runner: Path, job: str, postgres: dict, change=None, env=None, timings=False
+) -> str | None:
+    """Run the job's `run` steps in a fresh checkout (changed by `change(clone)` first; `env`
+    added to the runner's); returns the first step that failed, or None. Steps that run only
+    after a failure (`if: failure()`) run then."""
     spec = yaml.safe_load((app / WORKFLOW).read_text())["jobs"][job]
     clone, runner_env = checkout(app, runner)
     if change:
         change(clone)
     # The job's services listen on this machine: the real PostgreSQL of the tests.
-    env = {**spec.get("env", {}), **postgres, **runner_env}
+    env = {**spec.get("env", {}), **postgres, **runner_env, **(env or {})}
     steps = [step for step in spec["steps"] if "run" in step]
     assert any("get_stack.py" in step["run"] for step in steps)
+    failed = None
     for step in steps:
+        if (step.get("if") == "failure()") != bool(failed):
+            continue
         cwd = clone / step.get("working-directory", ".")
+        start = time.monotonic()
         result = run("bash", "-e", "-c", step["run"], cwd=cwd, env=env, check=False)
-        if result.returncode != 0:
-            print(f"`{step['run']}` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-            return step["run"]
+        if timings:
+            record_timing(f"[app CI] {job}: {step['run'][:36]}", time.monotonic() - start)
+            print(f"`{step['run']}`:\n{result.stdout[-1500:]}")
+        if result.returncode != 0 or failed:
+            print(f"`{step['run']}`:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+            failed = failed or step["run"]
+    if failed:
+        return failed
     assert run("git", "status", "--porcelain", cwd=clone).stdout == ""
     return None
 
@@ -59,6 +81,48 @@ def test_app_ci_job_passes_on_the_generated_app(generate, postgres, tmp_path, jo
     start = time.monotonic()
     assert run_steps(generate().app, tmp_path / "runner", job, postgres) is None
     record_timing(f"[app CI] {job} job, installs included", time.monotonic() - start)
+
+
+@pytest.mark.docker
+def test_app_ci_e2e_job_runs_the_browser_test_against_make_dev(generate, tmp_path):
+    """Sign-up, the verification mail in the mail catcher, sign-in, notes, a second user
+    (the app's e2e/): the job's steps with Debian's Chromium instead of a downloaded one, and
+    the runner's passwordless sudo (as root here). Its .env first gets what this machine
+    needs: free ports, a compose project and data folders of its own."""
+    app = generate(**ensure_standins()).app
+    project, https_port = unique_project("igny8-e2e"), free_port()
+    clones = []
+
+    def ports_and_data(clone: Path) -> None:
+        clones.append(clone)
+        sudo = clone.parent / "python/bin/sudo"  # on the runner's PATH (checkout())
+        sudo.write_text('#!/bin/sh\nexec "$@"\n')
+        sudo.chmod(0o755)
+        (clone / ".env").write_text("")
+        set_env(
+            clone / ".env",
+            COMPOSE_PROJECT_NAME=project,
+            HTTP_PORT=str(free_port()),
+            HTTPS_PORT=str(https_port),
+            DB_DEV_PORT=str(free_port()),
+            DATA_ROOT=str(tmp_path / "data"),
+        )
+
+    env = {"CI": "true", "PLAYWRIGHT_CHROMIUM_EXECUTABLE_PATH": CHROMIUM}
+    start = time.monotonic()
+    try:
+        failed = run_steps(app, tmp_path / "runner", "e2e", {}, ports_and_data, env, timings=True)
+    finally:
+        if clones:
+            compose = ["docker", "compose", "-f", "docker-compose.app.yml", "-f"]
+            run(*compose, "docker-compose.dev.yml", "down", "--volumes", "--remove-orphans",
+                cwd=clones[0], check=False)  # fmt: skip
+            built = run("docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
+                        f"--filter=reference={project}-*").stdout.split()  # fmt: skip
+            if built:
+                run("docker", "image", "rm", *built, check=False)
+    assert failed is None
+    record_timing("[app CI] e2e job, image builds included", time.monotonic() - start)
 
 
 def test_app_ci_fails_on_a_model_change_without_its_migration(generate, postgres, tmp_path):

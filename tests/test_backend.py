@@ -10,7 +10,7 @@ import pytest
 from helpers import answers_of, free_port, python_for, read_env, rows_choosing, run
 
 # The backend variants; the other rows of the matrix do not change the backend.
-VARIANTS = rows_choosing("python_version", "use_celery")
+VARIANTS = rows_choosing("python_version", "use_celery", "user_model")
 
 pytestmark = pytest.mark.slow
 

@@ -4,6 +4,7 @@ without a restart by hand, React's without a page reload. Then `make up` goes ba
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -17,14 +18,16 @@ from pathlib import Path
 import pexpect
 import pytest
 from deployments import (
+    LOGIN,
     STACK_IMAGES,
+    USER,
     browser_page,
     deployment_of,
     health,
     set_env,
     trusting_home,
 )
-from helpers import edit, free_port, record_timing, run, wait_for
+from helpers import edit, ensure_standins, free_port, record_timing, run, wait_for
 from playwright.sync_api import Error as BrowserError
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -74,6 +77,8 @@ def test_dev_mode_runs_the_production_images_with_runserver_and_vite(dev):
     assert "dev" in commands["backend"]
     assert "vite" in commands["frontend"]
     assert "Caddyfile.dev" in commands["caddy"]
+    (mailcatcher,) = [c for c in dev.containers() if c["Service"] == "mailcatcher"]
+    assert mailcatcher["Image"] == ensure_standins()["mailcatcher_image"]
     assert dev.json("/api/health/") == {"status": "ok", "database": "ok"}
     # runserver with DEBUG: Django's static files (the admin's CSS) come from it.
     status, headers, _ = dev.fetch("/static/admin/css/base.css")
@@ -94,18 +99,19 @@ def open_page(page, url: str) -> None:
 
 def test_react_edit_shows_without_a_reload_and_keeps_the_state(dev, home):
     with browser_page(home) as page:
-        open_page(page, dev.url + "/")
-        page.get_by_role("heading", name="Notes").wait_for(timeout=60_000)
-        page.get_by_label("Title").fill("typed before the edit")
+        open_page(page, dev.url + "/account/signin")
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        page.get_by_label("Email").fill("typed@before.the.edit")
         page.evaluate("window.loadedOnce = true")  # a reload would forget it
 
-        edit(dev.app / "frontend/src/pages/Home.tsx", "<h1>Notes</h1>", "<h1>Hot notes</h1>")
+        sign_in = dev.app / "frontend/src/pages/account/SignIn.tsx"
+        edit(sign_in, "<h1>Sign in</h1>", "<h1>Hot sign in</h1>")
         start = time.monotonic()
-        page.get_by_role("heading", name="Hot notes").wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Hot sign in").wait_for(timeout=30_000)
         record_timing("[dev] React edit to the open page (HMR)", time.monotonic() - start)
 
         assert page.evaluate("window.loadedOnce") is True, "the page reloaded"
-        assert page.get_by_label("Title").input_value() == "typed before the edit"
+        assert page.get_by_label("Email").input_value() == "typed@before.the.edit"
 
 
 def test_django_view_edit_answers_the_next_request(dev):
@@ -130,10 +136,10 @@ def test_new_model_field_after_makemigrations_and_migrate(dev):
     )
     made = run("make", "makemigrations", cwd=dev.app)
     assert "Add field pinned to note" in made.stdout
-    (migration,) = (dev.app / "backend/notes/migrations").glob("0002_*.py")
+    (migration,) = (dev.app / "backend/notes/migrations").glob("0003_*.py")
     assert migration.stat().st_uid == os.getuid(), "the migration is not the developer's file"
     migrated = run("make", "migrate", cwd=dev.app)
-    assert "Applying notes.0002" in migrated.stdout
+    assert "Applying notes.0003" in migrated.stdout
 
     def served() -> bool:
         try:
@@ -142,13 +148,24 @@ def test_new_model_field_after_makemigrations_and_migrate(dev):
             return False
 
     wait_for(served, "the API with the new field", 60)
-    assert [n["pinned"] for n in dev.json("/api/notes/")] == [True]
+    assert [n["pinned"] for n in dev.notes()] == [True]
 
 
-def test_make_manage_runs_a_command_and_mail_goes_to_the_console(dev):
-    result = run("make", "manage", "ARGS=sendtestemail you@example.com", cwd=dev.app)
-    assert "To: you@example.com" in result.stdout
-    assert "Subject: Test email from" in result.stdout
+def test_make_manage_runs_a_command_and_mail_goes_to_the_mail_catcher(dev):
+    """Sent by SMTP to MailDev, whose REST API and page are the site's /mail/ (Caddy)."""
+    run("make", "manage", "ARGS=sendtestemail you@example.com", cwd=dev.app)
+    caught: list[dict] = []
+
+    def arrived() -> bool:
+        caught[:] = [m for m in dev.json("/mail/email") if m["subject"].startswith("Test email")]
+        return bool(caught)
+
+    wait_for(arrived, "the mail in the mail catcher", 30)
+    (mail,) = caught
+    assert [to["address"] for to in mail["to"]] == ["you@example.com"]
+    assert mail["subject"].startswith("Test email from")
+    status, _, page = dev.fetch("/mail/")
+    assert status == 200 and b"MailDev" in page
 
 
 def test_make_shell_and_dbshell_answer_at_a_terminal(dev):
@@ -162,7 +179,7 @@ def test_make_shell_and_dbshell_answer_at_a_terminal(dev):
     dbshell = pexpect.spawn("make", ["dbshell"], cwd=dev.app, timeout=60, encoding="utf-8")
     dbshell.expect("=# ")
     dbshell.sendline("SELECT count(*) AS found FROM django_migrations WHERE app = 'notes';")
-    dbshell.expect(r"found\s+-+\s+2")
+    dbshell.expect(r"found\s+-+\s+3")
     dbshell.sendline("\\q")
     dbshell.expect(pexpect.EOF)
 
@@ -184,13 +201,25 @@ def test_make_dev_local_uses_the_database_make_dev_publishes(dev):
         start_new_session=True,
     )
     try:
-        notes = f"http://127.0.0.1:{backend}/api/notes/"
+        local = f"http://127.0.0.1:{backend}"
 
         def titles() -> list[str]:
+            """The notes of the user the tests sign in as, signed in on this backend."""
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            email, password = USER
             try:
-                with urllib.request.urlopen(notes, timeout=5) as response:
-                    return [note["title"] for note in json.loads(response.read())]
-            except OSError:
+                opener.open(f"{local}/api/session/", timeout=5).read()
+                token = next(cookie.value for cookie in jar if cookie.name == "csrftoken")
+                headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+                body = json.dumps({"email": email, "password": password}).encode()
+                sign_in = urllib.request.Request(
+                    local + LOGIN, body, headers={**headers, "Origin": local}
+                )
+                opener.open(sign_in, timeout=5).read()
+                with opener.open(f"{local}/api/notes/", timeout=5) as response:
+                    return [note["title"] for note in json.loads(response.read())["results"]]
+            except (OSError, StopIteration):
                 return []
 
         wait_for(lambda: titles() == ["pinned?"], "runserver on this machine", 600)
@@ -207,6 +236,7 @@ def test_make_up_returns_to_production_without_a_rebuild(dev):
     record_timing("[dev] make up back to production, healthy", time.monotonic() - start)
     commands = service_commands(dev)
     assert "web" in commands["backend"] and "build.sh" in commands["frontend"]
+    assert "mailcatcher" not in commands  # development mode's alone
     (db,) = [c for c in dev.containers() if c["Service"] == "db"]
     assert not [p for p in db["Publishers"] or [] if p["PublishedPort"]]
     status, _, page = dev.fetch("/")

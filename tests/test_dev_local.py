@@ -9,10 +9,11 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
-from helpers import free_port, record_timing, run, wait_for
+from helpers import edit, free_port, record_timing, run, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,8 @@ def get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:  # an answer, with its status
+        return error.code, error.read().decode()
     except OSError:
         return 0, ""
 
@@ -54,7 +57,9 @@ def test_make_dev_local_serves_the_backend_and_vite_on_this_machine(pair_copy, p
         # Vite passes /api to runserver, as Caddy does in the containers.
         status, body = get(f"http://localhost:{vite}/api/health/")
         assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
-        assert get(f"http://localhost:{vite}/api/notes/")[0] == 200
+        # The notes need a user; the session answers everyone.
+        assert get(f"http://localhost:{vite}/api/notes/")[0] == 403
+        assert json.loads(get(f"http://localhost:{vite}/api/session/")[1]) == {"user": None}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0]
@@ -68,7 +73,7 @@ def test_make_typecheck_runs_tsc_and_fails_on_a_type_error(pair_copy):
     run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
     run("make", "typecheck", cwd=app)
     home = app / "frontend/src/pages/Home.tsx"
-    home.write_text(home.read_text().replace("load()", "load(42)"))
+    edit(home, "state.user)", "state.user.email)")  # the user may be null
     failed = run("make", "typecheck", cwd=app, check=False)
     assert failed.returncode != 0
     assert "Home.tsx" in failed.stdout and "error TS" in failed.stdout

@@ -91,8 +91,9 @@ def test_browser_shows_data_from_the_api(deployment, browser_home, tmp_path):
     deployment.json(
         "/api/notes/", {"title": title, "body": "browser → Caddy → gunicorn → PostgreSQL"}, 201
     )
-    text = page_text(deployment.url + "/", browser_home, title, tmp_path / "home.png")
-    assert "Notes" in text
+    # Signed in as the user who wrote it (the session of deployment.json), on the notes page.
+    notes = deployment.url + "/notes"
+    text = page_text(notes, browser_home, title, tmp_path / "notes.png", deployment.cookies)
     assert title in text
 
 
@@ -263,8 +264,7 @@ def test_make_createsuperuser_gives_an_admin_login_that_works_in_the_browser(
         "make", ["createsuperuser"], cwd=deployment.app, timeout=60, encoding="utf-8"
     )
     for prompt, answer in (
-        ("Username", "admin"),
-        ("Email address", "admin@example.com"),
+        ("Email address", "admin@example.com"),  # users.User: the e-mail is the login
         ("Password:", password),
         ("Password \\(again\\):", password),
     ):
@@ -275,7 +275,7 @@ def test_make_createsuperuser_gives_an_admin_login_that_works_in_the_browser(
 
     with browser_page(browser_home) as page:
         page.goto(deployment.url + "/admin/login/")
-        page.fill("#id_username", "admin")
+        page.fill("#id_username", "admin@example.com")
         page.fill("#id_password", password)
         page.click("input[type=submit]")
         page.get_by_text("Site administration").wait_for(timeout=30_000)
@@ -366,7 +366,7 @@ def test_data_survives_down_and_up(deployment):
     assert not deployment.compose("ps", "--quiet").stdout.strip()
     run("make", "up", cwd=deployment.app)
     deployment.compose("up", "-d", "--wait")  # only waits: everything is up already
-    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+    assert title in [note["title"] for note in deployment.notes()]
 
 
 def test_env_file_is_private(deployment):
@@ -451,7 +451,7 @@ def test_a_server_follows_the_readmes_to_a_new_template_version(source, tmp_path
         gunicorn = server.compose("exec", "-T", "backend", "gunicorn", "--version").stdout
         assert f"gunicorn=={gunicorn.split()[-1].strip(')')}" in pins
         server.compose("exec", "-T", "backend", "python", "-c", f"import {APP_REQUIREMENT[0]}")
-        titles = [note["title"] for note in server.json("/api/notes/")]
+        titles = [note["title"] for note in server.notes()]
         assert titles == ["Written before the update"]
 
         # Then app code, deployed the way both READMEs say: pull and make deploy, no rebuild.

@@ -26,6 +26,7 @@ from deployments import (
     commit_release,
     deployment_of,
     health,
+    is_failure,
     listen_on_free_ports,
     set_env,
     unique_project,
@@ -54,7 +55,7 @@ def container_of(deployment, service: str) -> str:
 
 
 def report(name: str, load: Load, outcomes) -> str:
-    failed = [o for o in outcomes if o.status == 0 or o.status >= 500]
+    failed = [o for o in outcomes if is_failure(o)]
     posts = [o for o in outcomes if o.method == "POST"]
     p99 = load.percentile(0.99, outcomes)
     line = (
@@ -95,7 +96,7 @@ def test_deploy_under_load_fails_no_request(deployment):
     record_timing("[operations] p99 latency during deploy", load.percentile(0.99, during))
     report("deploy", load, during)
     assert len(during) > 50
-    assert not [o for o in load.outcomes if o.status == 0 or o.status >= 500], load.summary()
+    assert not [o for o in load.outcomes if is_failure(o)], load.summary()
     assert deployment.images() == images, "a deploy rebuilds no image"
     # Neither Caddy nor the database was restarted.
     for service in ("caddy", "db"):
@@ -165,7 +166,7 @@ def measured(deployment, name: str, action, release: str, timeout: float = 180) 
         time.sleep(1)
         during = load.since(start)
     report(name, load, during)
-    failed = len([o for o in during if o.status == 0 or o.status >= 500])
+    failed = len([o for o in during if is_failure(o)])
     record_timing(f"[releases] {name}", seconds)
     record_timing(f"[releases] {name}: failed requests", failed, " req")
     return failed
@@ -483,12 +484,12 @@ def test_a_restart_of_everything_is_not_broken(deployment):
     wait_for(lambda: health(deployment) is not None and served(deployment), "the site", 180)
     record_timing("[operations] docker compose restart (everything)", time.monotonic() - start)
     assert inspect(container_of(deployment, "migrate"))["State"]["ExitCode"] == 0
-    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+    assert title in [note["title"] for note in deployment.notes()]
     # The seed's other literal command, from the stack's folder: the same deployment.
     compose_file = deployment.app / "docker-compose.app.yml"
     run("docker", "compose", "-f", compose_file, "up", "-d", "--wait", cwd=deployment.stack)
     assert {c["Name"].rsplit("-", 2)[0] for c in deployment.containers()} == {deployment.project}
-    assert title in [note["title"] for note in deployment.json("/api/notes/")]
+    assert title in [note["title"] for note in deployment.notes()]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -667,7 +668,7 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
                 )
                 time.sleep(1)
                 report(f"engine restart ({name})", load, load.since(start))
-            assert title in [note["title"] for note in moved.json("/api/notes/")]
+            assert title in [note["title"] for note in moved.notes()]
             states = {c["Service"]: c["State"] for c in moved.containers()}
             assert {states[s] for s in SERVICES} == {"running"}, states
 

@@ -3,6 +3,7 @@ generated Dockerfiles and compose file rely on them, reaching registries through
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import urllib.request
@@ -181,6 +182,38 @@ def test_caddy_serves_its_caddyfile_and_has_wget(images, containers, tmp_path):
     wait_for(lambda: body() == "hello from the stand-in", "caddy")
     health = ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/"]
     run("docker", "exec", name, *health)
+
+
+def test_maildev_catches_a_mail_and_lists_it_under_its_base_path(images, containers):
+    """MailDev from npm, run as maildev/maildev is: SMTP on 1025, its page and REST API on
+    1080 under MAILDEV_BASE_PATHNAME, as the user node."""
+    image = images["mailcatcher_image"]
+    env = {"MAILDEV_BASE_PATHNAME": "/mail"}
+    name = containers.start(image, "--silent", port=1080, env=env)
+    assert run("docker", "exec", name, "id", "-un").stdout.strip() == "node"
+    url = f"http://127.0.0.1:{containers.port(name, 1080)}/mail/email"
+
+    def listed() -> list | None:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    wait_for(lambda: listed() == [], "maildev")
+    send = (  # with the nodemailer MailDev itself depends on, over SMTP to port 1025
+        "require('nodemailer').createTransport({host: '127.0.0.1', port: 1025})"
+        ".sendMail({from: 'a@example.com', to: 'b@example.com', subject: 'Hi', text: 'Hello'})"
+        ".then(() => process.exit(0), (e) => { console.error(e); process.exit(1) })"
+    )
+    run("docker", "exec", name, "node", "-e", send)
+    wait_for(listed, "the mail in maildev's REST API")
+    (mail,) = listed()
+    assert (mail["subject"], mail["text"].strip(), mail["to"][0]["address"]) == (
+        "Hi",
+        "Hello",
+        "b@example.com",
+    )
 
 
 def test_a_second_build_changes_nothing(images):

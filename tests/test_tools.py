@@ -164,6 +164,8 @@ def test_dev_compose_override_changes_only_what_development_needs(generate):
     config = run("docker", "compose", *files, "config", "--format", "json", cwd=app).stdout
     services = json.loads(config)["services"]
     production = compose_config(app)["services"]
+    assert set(services) - set(production) == {"mailcatcher"}  # development mode's own
+    assert services.pop("mailcatcher")["image"] == "maildev/maildev:2.2.1"
     for name, service in services.items():
         assert service["image"] == production[name]["image"], f"{name}: another image"
     assert services["backend"]["command"] == ["dev"]

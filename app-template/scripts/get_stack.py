@@ -20,7 +20,7 @@ from answers import ANSWERS_FILE, StackError, parse, read_answers
 APP = Path(__file__).resolve().parent.parent
 # Answers only the app has (copier.yml asks them when repo == 'app'; a test compares); every
 # other answer is shared with the stack.
-APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url", "data_root"}
+APP_ONLY = {"repo", "stack_path", "package", "stack_repo_url", "data_root", "user_model"}
 
 
 def stack_answers(answers: dict) -> dict:

@@ -41,8 +41,9 @@ ENV_BEFORE = ".env-before-restore"  # the .env that restore --env changed, in BA
 DEFAULT_KEEP = 7
 # A backup folder's name: its UTC time, e.g. 20261126T031500Z (a -2 when two share a second).
 NAME = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
-# Tables `migrate` fills by itself: rows there are not data a restore would replace.
-MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission")
+# Tables `migrate` fills by itself, and Django's database cache (rate-limit counters, which any
+# visit of a fresh site writes): rows there are not data a restore would replace.
+MIGRATE_FILLS = ("django_migrations", "django_content_type", "auth_permission", "django_cache")
 # The database password belongs to the database volume, not to its data (a dump holds no
 # passwords), so a new server may keep its own.
 NOT_DATA_SECRETS = {"POSTGRES_PASSWORD"}

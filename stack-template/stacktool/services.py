@@ -3,12 +3,12 @@ compose files from one description: the template's compose/services.jinja). The 
 no service by its job: it asks here which services serve, work, keep the data or run during
 a restore.
 
-Each service: role (web, worker, database, cache, proxy, frontend, job), targets (compose,
-swarm), profile (the compose profile that switches it on, or None), data (keeps the
-deployment's data), restore ("keeps running" or "stops"), release (runs the release image on
-Swarm), secrets (the .env's sensitive keys it reads on Swarm; "*": all), generated (secrets
-of its own the stack generates in .env: key and length), volumes (the named volumes it
-owns).
+Each service: role (web, worker, database, cache, proxy, frontend, mail, job), targets
+(compose, swarm; dev: development mode only), profile (the compose profile that switches it
+on, or None), data (keeps the deployment's data), restore ("keeps running" or "stops"),
+release (runs the release image on Swarm), secrets (the .env's sensitive keys it reads on
+Swarm; "*": all), generated (secrets of its own the stack generates in .env: key and length),
+volumes (the named volumes it owns).
 """
 
 from __future__ import annotations

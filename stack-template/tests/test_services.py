@@ -33,8 +33,10 @@ class ServicesTest(unittest.TestCase):
         on = (None, "celery") if celery else (None,)
         self.assertEqual(list(listed("docker-stack.yml")), services.named("swarm", profile=on))
 
-    def test_dev_mode_changes_only_services_of_the_single_server_file(self):
-        self.assertLessEqual(set(listed("docker-compose.dev.yml")), set(services.named("compose")))
+    def test_dev_mode_changes_services_of_the_single_server_file_and_adds_its_own(self):
+        dev = set(listed("docker-compose.dev.yml"))
+        self.assertLessEqual(dev, set(services.named("compose")) | set(services.named("dev")))
+        self.assertLessEqual(set(services.named("dev")), dev)
 
     def test_each_file_declares_the_volumes_its_services_own(self):
         for file, target in (("docker-compose.app.yml", "compose"), ("docker-stack.yml", "swarm")):
@@ -46,7 +48,7 @@ class ServicesTest(unittest.TestCase):
             self.assertEqual(sorted(listed(file, "volumes")), sorted(owned), file)
 
     def test_every_role_is_one_the_tool_knows(self):
-        roles = {"web", "worker", "database", "cache", "proxy", "frontend", "job"}
+        roles = {"web", "worker", "database", "cache", "proxy", "frontend", "mail", "job"}
         for name, facts in services.described().items():
             self.assertIn(facts["role"], roles, name)
             self.assertIn(facts["restore"], {"keeps running", "stops"}, name)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the official base images (python, node, postgres, redis, caddy),
-# which cannot be pulled here, on a Debian 13 minbase rootfs; prints the copier answers that
-# point a generated stack at them:
+# Builds local stand-ins for the official base images (python, node, postgres, redis, caddy,
+# maildev), which cannot be pulled here, on a Debian 13 minbase rootfs; prints the copier
+# answers that point a generated stack at them:
 #   bash tests/standins/build.sh    # then: copier copy ... -d python_image=... (one per line)
 # An image is rebuilt only when its inputs changed (label template-standin.inputs); the rootfs
 # tarball is cached in $STANDIN_CACHE, so only a first run needs root (debootstrap).
@@ -117,8 +117,10 @@ build template-standin/debian:trixie debian
 pids=()
 { build template-standin/python:3.13 python
   build template-standin/caddy:2 caddy --build-arg CADDY_VERSION="$caddy_version"; } & pids+=($!)
-build "template-standin/node:$node_major" node --build-context node="$NODE_DIR" \
-    --build-arg NODE_VERSION="$node_version" --build-arg NPM_VERSION="$("$NODE_DIR/bin/npm" --version)" & pids+=($!)
+# MailDev (the mail catcher of development mode) runs on the node stand-in.
+{ build "template-standin/node:$node_major" node --build-context node="$NODE_DIR" \
+      --build-arg NODE_VERSION="$node_version" --build-arg NPM_VERSION="$("$NODE_DIR/bin/npm" --version)"
+  build template-standin/maildev:2.2.1 maildev; } & pids+=($!)
 { build template-standin/postgres:17 postgres
   build template-standin/postgres:18 postgres --build-arg PG_MAJOR=18 \
       --build-arg PGDATA=/var/lib/postgresql/18/docker --build-arg VOLUME=/var/lib/postgresql; } & pids+=($!)
@@ -138,4 +140,5 @@ node_image=template-standin/node:$node_major
 postgres_image=template-standin/postgres:$postgres_major
 redis_image=template-standin/redis:8
 caddy_image=template-standin/caddy:2
+mailcatcher_image=template-standin/maildev:2.2.1
 EOF

@@ -4,7 +4,11 @@ import socket
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +51,15 @@ def health(request):
     if settings.HEALTH_SHOWS_REPLICA or "HTTP_X_FORWARDED_FOR" not in request.META:
         response["X-Replica"] = socket.gethostname()
     return response
+
+
+@ensure_csrf_cookie
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def session(request):
+    """Who is signed in: {"user": null} or {"user": {"id": ..., "email": ...}}, always 200 (a
+    browser logs a 401 as an error), and the csrftoken cookie the React app sends back in
+    X-CSRFToken."""
+    user = request.user
+    found = {"id": user.pk, "email": user.email} if user.is_authenticated else None
+    return Response({"user": found})

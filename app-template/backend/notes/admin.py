@@ -5,5 +5,7 @@ from .models import Note
 
 @admin.register(Note)
 class NoteAdmin(admin.ModelAdmin):
-    list_display = ["title", "created_at"]
+    list_display = ["title", "author", "created_at"]
+    list_filter = [("author", admin.EmptyFieldListFilter)]
     search_fields = ["title", "body"]
+    raw_id_fields = ["author"]

@@ -7,3 +7,4 @@ class NoteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Note
         fields = ["id", "title", "body", "created_at"]
+        extra_kwargs = {"body": {"max_length": 10_000}}

@@ -6,4 +6,5 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/", include("core.urls")),
     path("api/", include("notes.urls")),
+    path("api/auth/", include("allauth.headless.urls")),
 ]

@@ -29,14 +29,18 @@ async function errorMessage(response: Response): Promise<string> {
   return text || `${response.status} ${response.statusText}`
 }
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** fetch on the site's own origin, with its session cookie and Django's CSRF header. */
+export function send(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers)
   headers.set('Accept', 'application/json')
   if (init.body !== undefined) headers.set('Content-Type', 'application/json')
   const token = csrfToken()
   if (token) headers.set('X-CSRFToken', token)
+  return fetch(path, { ...init, headers, credentials: 'same-origin' })
+}
 
-  const response = await fetch(path, { ...init, headers, credentials: 'same-origin' })
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await send(path, init)
   if (!response.ok) throw new ApiError(response.status, await errorMessage(response))
   return (response.status === 204 ? undefined : await response.json()) as T
 }

@@ -1,25 +1,26 @@
-import { useEffect } from 'react'
-import NoteForm from '../components/NoteForm.tsx'
-import NoteList from '../components/NoteList.tsx'
-import { useNotes } from '../stores/notes.ts'
+import { Link } from 'react-router'
+import { useSession } from '../stores/session.ts'
 
 export default function Home() {
-  const notes = useNotes((state) => state.notes)
-  const status = useNotes((state) => state.status)
-  const error = useNotes((state) => state.error)
-  const load = useNotes((state) => state.load)
-
-  useEffect(() => {
-    load()
-  }, [load])
+  const user = useSession((state) => state.user)
+  const status = useSession((state) => state.status)
 
   return (
     <>
       <h1>Notes</h1>
-      <NoteForm />
-      {error && <p role="alert">{error}</p>}
-      {status === 'loading' && <p>Loading…</p>}
-      {status === 'ready' && <NoteList notes={notes} />}
+      <p>Write notes and read them again on any device. Yours are for your eyes only.</p>
+      {status === 'ready' &&
+        (user ? (
+          <p>
+            <Link to="/notes">Go to your notes</Link> or{' '}
+            <Link to="/account/password/change">change your password</Link>.
+          </p>
+        ) : (
+          <p>
+            <Link to="/account/signin">Sign in</Link> or <Link to="/account/signup">Sign up</Link>{' '}
+            to start.
+          </p>
+        ))}
     </>
   )
 }

@@ -6,7 +6,7 @@ export default function NotFound() {
     <>
       <h1>Page not found</h1>
       <p>
-        There is nothing at <code>{pathname}</code>. <Link to="/">Back to the notes</Link>
+        There is nothing at <code>{pathname}</code>. <Link to="/">Back to the home page</Link>
       </p>
     </>
   )

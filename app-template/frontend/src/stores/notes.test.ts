@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { note, mockFetchEachTest } from '../test/fetchMock.ts'
+import { describe, expect, it } from 'vitest'
+import { note, mockFetchEachTest, page } from '../test/fetchMock.ts'
 import { useNotes } from './notes.ts'
 
 function reply(status: number, data: unknown) {
@@ -9,25 +9,30 @@ function reply(status: number, data: unknown) {
 describe('notes store', () => {
   const fetchMock = mockFetchEachTest()
 
-  afterEach(() => {
-    document.cookie = 'csrftoken=; expires=Thu, 01 Jan 1970 00:00:00 GMT'
-  })
-
-  it('loads a plain list', async () => {
-    fetchMock.mockResolvedValueOnce(reply(200, [note]))
+  it('loads the first page', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, page([note], { count: 30, next: true })))
 
     await useNotes.getState().load()
 
     expect(fetchMock).toHaveBeenCalledWith('/api/notes/', expect.anything())
-    expect(useNotes.getState()).toMatchObject({ notes: [note], status: 'ready', error: null })
+    expect(useNotes.getState()).toMatchObject({
+      notes: [note],
+      page: 1,
+      count: 30,
+      hasNext: true,
+      hasPrevious: false,
+      status: 'ready',
+      error: null,
+    })
   })
 
-  it('loads a paginated list', async () => {
-    fetchMock.mockResolvedValueOnce(reply(200, { count: 1, results: [note] }))
+  it('loads another page', async () => {
+    fetchMock.mockResolvedValueOnce(reply(200, page([note], { count: 30, previous: true })))
 
-    await useNotes.getState().load()
+    await useNotes.getState().load(3)
 
-    expect(useNotes.getState().notes).toEqual([note])
+    expect(fetchMock).toHaveBeenCalledWith('/api/notes/?page=3', expect.anything())
+    expect(useNotes.getState()).toMatchObject({ page: 3, hasNext: false, hasPrevious: true })
   })
 
   it('keeps the error when loading fails', async () => {
@@ -38,8 +43,8 @@ describe('notes store', () => {
     expect(useNotes.getState()).toMatchObject({ status: 'error', error: 'Service unavailable' })
   })
 
-  it('adds a note with a POST and puts it first', async () => {
-    useNotes.setState({ notes: [note], status: 'ready' })
+  it('adds a note with a POST and the CSRF header, and puts it first', async () => {
+    useNotes.setState({ notes: [note], count: 1, status: 'ready' })
     const created = { ...note, id: 2, title: 'Second' }
     fetchMock.mockResolvedValueOnce(reply(201, created))
     document.cookie = 'csrftoken=abc123'
@@ -50,11 +55,13 @@ describe('notes store', () => {
     const [url, init] = fetchMock.mock.calls[0]
     expect(url).toBe('/api/notes/')
     expect(init?.method).toBe('POST')
+    expect(init?.credentials).toBe('same-origin')
     expect(JSON.parse(init?.body as string)).toEqual({ title: 'Second', body: 'Hello' })
     const headers = new Headers(init?.headers)
     expect(headers.get('Content-Type')).toBe('application/json')
     expect(headers.get('X-CSRFToken')).toBe('abc123')
     expect(useNotes.getState().notes.map((n) => n.id)).toEqual([2, 1])
+    expect(useNotes.getState().count).toBe(2)
   })
 
   it('reports validation errors from the API', async () => {

@@ -10,11 +10,18 @@ export type Note = {
 
 export type NoteDraft = Pick<Note, 'title' | 'body'>
 
+/** A page of a list, as DRF's PageNumberPagination answers it. */
+export type Page<T> = { count: number; next: string | null; previous: string | null; results: T[] }
+
 type NotesState = {
   notes: Note[]
+  page: number
+  count: number
+  hasNext: boolean
+  hasPrevious: boolean
   status: 'idle' | 'loading' | 'ready' | 'error'
   error: string | null
-  load: () => Promise<void>
+  load: (page?: number) => Promise<void>
   add: (draft: NoteDraft) => Promise<boolean>
 }
 
@@ -22,15 +29,25 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 export const useNotes = create<NotesState>()((set) => ({
   notes: [],
+  page: 1,
+  count: 0,
+  hasNext: false,
+  hasPrevious: false,
   status: 'idle',
   error: null,
 
-  load: async () => {
+  load: async (page = 1) => {
     set({ status: 'loading', error: null })
     try {
-      // A plain list, or a page when DRF pagination is on.
-      const data = await api.get<Note[] | { results: Note[] }>('/api/notes/')
-      set({ notes: Array.isArray(data) ? data : data.results, status: 'ready' })
+      const data = await api.get<Page<Note>>(page > 1 ? `/api/notes/?page=${page}` : '/api/notes/')
+      set({
+        notes: data.results,
+        page,
+        count: data.count,
+        hasNext: data.next !== null,
+        hasPrevious: data.previous !== null,
+        status: 'ready',
+      })
     } catch (error) {
       set({ status: 'error', error: message(error) })
     }
@@ -39,7 +56,7 @@ export const useNotes = create<NotesState>()((set) => ({
   add: async (draft) => {
     try {
       const note = await api.post<Note>('/api/notes/', draft)
-      set((state) => ({ notes: [note, ...state.notes], error: null }))
+      set((state) => ({ notes: [note, ...state.notes], count: state.count + 1, error: null }))
       return true
     } catch (error) {
       set({ error: message(error) })

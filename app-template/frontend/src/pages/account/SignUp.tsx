@@ -1,0 +1,65 @@
+import { useState } from 'react'
+import { Link, Navigate } from 'react-router'
+import { signUp } from '../../api/auth.ts'
+import { Field, FormErrors } from '../../components/Form.tsx'
+import { text, useSubmit } from '../../components/useSubmit.ts'
+import { useSession } from '../../stores/session.ts'
+
+export default function SignUp() {
+  const user = useSession((state) => state.user)
+  const signedIn = useSession((state) => state.signedIn)
+  const [email, setEmail] = useState('')
+  const form = useSubmit(async (data) => {
+    setEmail(text(data, 'email'))
+    const outcome = await signUp(text(data, 'email'), text(data, 'password'))
+    if (outcome.kind === 'signed-in') signedIn(outcome.user)
+    return outcome
+  })
+
+  if (user) return <Navigate to="/notes" replace />
+
+  return (
+    <>
+      <h1>Sign up</h1>
+      <div role="status">
+        {form.outcome?.kind === 'verify-email' && (
+          <>
+            <h2>Check your e-mail</h2>
+            <p>
+              We sent a link to {email}. Open it to confirm the address, and your account is ready.
+            </p>
+          </>
+        )}
+      </div>
+      {form.outcome?.kind !== 'verify-email' && (
+        <>
+          <form onSubmit={form.onSubmit}>
+            <FormErrors errors={form.errors} fields={['email', 'password']} />
+            <Field
+              label="Email"
+              name="email"
+              type="email"
+              autoComplete="email"
+              required
+              errors={form.errors}
+            />
+            <Field
+              label="Password"
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              required
+              errors={form.errors}
+            />
+            <button type="submit" disabled={form.busy}>
+              Sign up
+            </button>
+          </form>
+          <p>
+            Already have an account? <Link to="/account/signin">Sign in</Link>
+          </p>
+        </>
+      )}
+    </>
+  )
+}
