@@ -1,5 +1,6 @@
-import { useId, type InputHTMLAttributes } from 'react'
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react'
 import type { FormError } from '../api/auth.ts'
+import type { useSubmit } from './useSubmit.ts'
 
 type FieldProps = {
   label: string
@@ -8,7 +9,7 @@ type FieldProps = {
 } & InputHTMLAttributes<HTMLInputElement>
 
 /** A labelled input with the API's errors about it under it, read out when they change. */
-export function Field({ label, name, errors, ...input }: FieldProps) {
+function Field({ label, name, errors, ...input }: FieldProps) {
   const id = useId()
   const messages = errors.filter((error) => error.param === name).map((error) => error.message)
   return (
@@ -29,7 +30,7 @@ export function Field({ label, name, errors, ...input }: FieldProps) {
 }
 
 /** The errors about no field of the form (`fields` names those it has), read out. */
-export function FormErrors({ errors, fields = [] }: { errors: FormError[]; fields?: string[] }) {
+function FormErrors({ errors, fields = [] }: { errors: FormError[]; fields?: string[] }) {
   const general = errors.filter((error) => !error.param || !fields.includes(error.param))
   return (
     <div className="error" aria-live="polite">
@@ -37,5 +38,44 @@ export function FormErrors({ errors, fields = [] }: { errors: FormError[]; field
         <p key={index}>{error.message}</p>
       ))}
     </div>
+  )
+}
+
+/** A required field of an account form. */
+type FieldSpec = { label: string; name: string; type: 'email' | 'password'; autoComplete: string }
+
+export const EMAIL: FieldSpec = { label: 'Email', name: 'email', type: 'email', autoComplete: 'email' }
+
+export function password(
+  label: string,
+  name: string,
+  autoComplete: 'current-password' | 'new-password',
+): FieldSpec {
+  return { label, name, type: 'password', autoComplete }
+}
+
+type FormProps = {
+  form: ReturnType<typeof useSubmit>
+  fields: FieldSpec[]
+  submit: string
+  /** The errors to show, when they are not just the form's own. */
+  errors?: FormError[]
+  /** What goes before the fields (hidden inputs). */
+  children?: ReactNode
+}
+
+/** A form of required fields, the errors about it and its button, disabled while it runs. */
+export function Form({ form, fields, submit, errors = form.errors, children }: FormProps) {
+  return (
+    <form onSubmit={form.onSubmit}>
+      <FormErrors errors={errors} fields={fields.map((field) => field.name)} />
+      {children}
+      {fields.map((field) => (
+        <Field key={field.name} {...field} required errors={errors} />
+      ))}
+      <button type="submit" disabled={form.busy}>
+        {submit}
+      </button>
+    </form>
   )
 }

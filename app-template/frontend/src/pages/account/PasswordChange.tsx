@@ -1,5 +1,5 @@
 import { changePassword } from '../../api/auth.ts'
-import { Field, FormErrors } from '../../components/Form.tsx'
+import { Form, password } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 
@@ -18,30 +18,17 @@ export default function PasswordChange() {
     <>
       <h1>Change your password</h1>
       <p role="status">{changed && 'Your password is changed.'}</p>
-      <form onSubmit={form.onSubmit}>
-        <FormErrors errors={form.errors} fields={['current_password', 'new_password']} />
+      <Form
+        form={form}
+        fields={[
+          password('Current password', 'current_password', 'current-password'),
+          password('New password', 'new_password', 'new-password'),
+        ]}
+        submit="Change password"
+      >
         {/* Whose password this is, for password managers. */}
         <input type="email" name="username" autoComplete="username" value={email} readOnly hidden />
-        <Field
-          label="Current password"
-          name="current_password"
-          type="password"
-          autoComplete="current-password"
-          required
-          errors={form.errors}
-        />
-        <Field
-          label="New password"
-          name="new_password"
-          type="password"
-          autoComplete="new-password"
-          required
-          errors={form.errors}
-        />
-        <button type="submit" disabled={form.busy}>
-          Change password
-        </button>
-      </form>
+      </Form>
     </>
   )
 }

@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { requestPasswordReset } from '../../api/auth.ts'
-import { Field, FormErrors } from '../../components/Form.tsx'
+import { EMAIL, Form } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 
 export default function PasswordReset() {
@@ -23,20 +23,7 @@ export default function PasswordReset() {
         )}
       </div>
       {!sent && (
-        <form onSubmit={form.onSubmit}>
-          <FormErrors errors={form.errors} fields={['email']} />
-          <Field
-            label="Email"
-            name="email"
-            type="email"
-            autoComplete="email"
-            required
-            errors={form.errors}
-          />
-          <button type="submit" disabled={form.busy}>
-            Send reset link
-          </button>
-        </form>
+        <Form form={form} fields={[EMAIL]} submit="Send reset link" />
       )}
     </>
   )

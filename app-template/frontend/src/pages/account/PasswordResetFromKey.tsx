@@ -1,6 +1,6 @@
 import { Navigate, useParams } from 'react-router'
 import { resetPassword } from '../../api/auth.ts'
-import { Field, FormErrors } from '../../components/Form.tsx'
+import { Form, password } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 
@@ -22,20 +22,11 @@ export default function PasswordResetFromKey() {
   return (
     <>
       <h1>Set a new password</h1>
-      <form onSubmit={form.onSubmit}>
-        <FormErrors errors={form.errors} fields={['password']} />
-        <Field
-          label="New password"
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          errors={form.errors}
-        />
-        <button type="submit" disabled={form.busy}>
-          Set password
-        </button>
-      </form>
+      <Form
+        form={form}
+        fields={[password('New password', 'password', 'new-password')]}
+        submit="Set password"
+      />
     </>
   )
 }

@@ -1,6 +1,6 @@
 import { Link, Navigate, useLocation, useSearchParams } from 'react-router'
 import { signIn } from '../../api/auth.ts'
-import { Field, FormErrors } from '../../components/Form.tsx'
+import { EMAIL, Form, password } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 
@@ -30,28 +30,12 @@ export default function SignIn() {
     <>
       <h1>Sign in</h1>
       {notice && <p role="status">{notice}</p>}
-      <form onSubmit={form.onSubmit}>
-        <FormErrors errors={errors} fields={['email', 'password']} />
-        <Field
-          label="Email"
-          name="email"
-          type="email"
-          autoComplete="email"
-          required
-          errors={errors}
-        />
-        <Field
-          label="Password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          errors={errors}
-        />
-        <button type="submit" disabled={form.busy}>
-          Sign in
-        </button>
-      </form>
+      <Form
+        form={form}
+        errors={errors}
+        fields={[EMAIL, password('Password', 'password', 'current-password')]}
+        submit="Sign in"
+      />
       <p>
         <Link to="/account/password/reset">Forgot your password?</Link>
       </p>

@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { Link, Navigate } from 'react-router'
 import { signUp } from '../../api/auth.ts'
-import { Field, FormErrors } from '../../components/Form.tsx'
+import { EMAIL, Form, password } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 
@@ -33,28 +33,11 @@ export default function SignUp() {
       </div>
       {form.outcome?.kind !== 'verify-email' && (
         <>
-          <form onSubmit={form.onSubmit}>
-            <FormErrors errors={form.errors} fields={['email', 'password']} />
-            <Field
-              label="Email"
-              name="email"
-              type="email"
-              autoComplete="email"
-              required
-              errors={form.errors}
-            />
-            <Field
-              label="Password"
-              name="password"
-              type="password"
-              autoComplete="new-password"
-              required
-              errors={form.errors}
-            />
-            <button type="submit" disabled={form.busy}>
-              Sign up
-            </button>
-          </form>
+          <Form
+            form={form}
+            fields={[EMAIL, password('Password', 'password', 'new-password')]}
+            submit="Sign up"
+          />
           <p>
             Already have an account? <Link to="/account/signin">Sign in</Link>
           </p>
