@@ -1,5 +1,6 @@
 import { useId, type InputHTMLAttributes, type ReactNode } from 'react'
 import type { FormError } from '../api/auth.ts'
+import type { FieldSpec } from './fields.ts'
 import type { useSubmit } from './useSubmit.ts'
 
 type FieldProps = {
@@ -30,7 +31,7 @@ function Field({ label, name, errors, ...input }: FieldProps) {
 }
 
 /** The errors about no field of the form (`fields` names those it has), read out. */
-function FormErrors({ errors, fields = [] }: { errors: FormError[]; fields?: string[] }) {
+export function FormErrors({ errors, fields = [] }: { errors: FormError[]; fields?: string[] }) {
   const general = errors.filter((error) => !error.param || !fields.includes(error.param))
   return (
     <div className="error" aria-live="polite">
@@ -39,19 +40,6 @@ function FormErrors({ errors, fields = [] }: { errors: FormError[]; fields?: str
       ))}
     </div>
   )
-}
-
-/** A required field of an account form. */
-type FieldSpec = { label: string; name: string; type: 'email' | 'password'; autoComplete: string }
-
-export const EMAIL: FieldSpec = { label: 'Email', name: 'email', type: 'email', autoComplete: 'email' }
-
-export function password(
-  label: string,
-  name: string,
-  autoComplete: 'current-password' | 'new-password',
-): FieldSpec {
-  return { label, name, type: 'password', autoComplete }
 }
 
 type FormProps = {

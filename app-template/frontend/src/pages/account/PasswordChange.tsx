@@ -1,5 +1,6 @@
 import { changePassword } from '../../api/auth.ts'
-import { Form, password } from '../../components/Form.tsx'
+import { password } from '../../components/fields.ts'
+import { Form } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 

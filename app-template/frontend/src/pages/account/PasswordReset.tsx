@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { requestPasswordReset } from '../../api/auth.ts'
-import { EMAIL, Form } from '../../components/Form.tsx'
+import { EMAIL } from '../../components/fields.ts'
+import { Form } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 
 export default function PasswordReset() {

@@ -1,6 +1,7 @@
 import { Link, Navigate, useLocation, useSearchParams } from 'react-router'
 import { signIn } from '../../api/auth.ts'
-import { EMAIL, Form, password } from '../../components/Form.tsx'
+import { EMAIL, password } from '../../components/fields.ts'
+import { Form } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 

@@ -1,7 +1,8 @@
 import { useState } from 'react'
 import { Link, Navigate } from 'react-router'
 import { signUp } from '../../api/auth.ts'
-import { EMAIL, Form, password } from '../../components/Form.tsx'
+import { EMAIL, password } from '../../components/fields.ts'
+import { Form } from '../../components/Form.tsx'
 import { text, useSubmit } from '../../components/useSubmit.ts'
 import { useSession } from '../../stores/session.ts'
 
