@@ -235,10 +235,16 @@ def migration(app: Path, name: str, after: str, sql: str) -> str:
     return name
 
 
+def last_migration(app: Path) -> str:
+    """The notes app's latest migration: the one a new migration comes after."""
+    return sorted((app / "backend/notes/migrations").glob("0*.py"))[-1].stem
+
+
 def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_applied(deployment):
     app = deployment.app
-    migration(app, "0002_marker", "0001_initial", "CREATE TABLE notes_deploy_marker (id integer)")
-    migration(app, "0003_step", "0002_marker", "SELECT 1 / 0")
+    marker = "CREATE TABLE notes_deploy_marker (id integer)"
+    migration(app, "0090_marker", last_migration(app), marker)
+    migration(app, "0091_step", "0090_marker", "SELECT 1 / 0")
     commit_code(app, "3", "A migration that fails")
     result = None
 
@@ -251,13 +257,13 @@ def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_app
     said = result.stdout + result.stderr
     assert "division by zero" in said, said
     assert (
-        "Applied before it, and not reversed: notes.0002_marker; not applied: notes.0003_step"
+        "Applied before it, and not reversed: notes.0090_marker; not applied: notes.0091_step"
         in said
     ), said
     survives_crash_and_restart(deployment, "a failing migration", "2")
 
     # Fixed: the next deploy applies what is left, under load.
-    migration(app, "0003_step", "0002_marker", "SELECT 1")
+    migration(app, "0091_step", "0090_marker", "SELECT 1")
     commit_code(app, "3", "The migration fixed")
     start = time.monotonic()
     deploy_seconds = {}
@@ -290,7 +296,7 @@ def test_the_seeds_restart_serves_new_code_only_when_it_needs_no_migration(deplo
     """`git pull && docker compose restart`: code with a new migration waits for make
     deploy (the backend's log says so), its bundle with it; code without one serves at once."""
     app = deployment.app
-    migration(app, "0004_pending", "0003_step", "SELECT 1")
+    migration(app, "0092_pending", "0091_step", "SELECT 1")
     heading = f"Waited for its migration {time.time_ns()}"
     commit_code(
         app,
@@ -304,7 +310,7 @@ def test_the_seeds_restart_serves_new_code_only_when_it_needs_no_migration(deplo
         lambda: measured(deployment, "git pull of a migration, then compose restart", restart, "3"),
     )
     logs = deployment.compose("logs", "--no-color", "backend").stdout
-    assert "needs migrations (notes.0004_pending)" in logs, logs[-3000:]
+    assert "needs migrations (notes.0092_pending)" in logs, logs[-3000:]
     assert "keeps serving until `make deploy` applies them" in logs
     keeps_its_bundle(
         deployment,
@@ -679,8 +685,7 @@ def test_an_engine_restart_brings_the_site_back_with_its_data(deployment, own_en
         # restart the release before still serves, its bundle too, and the backend's log says
         # why.
         run("git", "reset", "--quiet", "--hard", "HEAD~1", cwd=app)
-        last = sorted((app / "backend/notes/migrations").glob("0*.py"))[-1].stem
-        migration(app, "0099_waits", last, "SELECT 1")
+        migration(app, "0099_waits", last_migration(app), "SELECT 1")
         heading = ("frontend/src/pages/Home.tsx", "<h1>", "<h1>Waits for its migration")
         commit_code(app, "10", "A migration not applied yet", [heading])
         keeps_its_bundle(moved, lambda: restart_engine("after a pull that needs a migration"))
