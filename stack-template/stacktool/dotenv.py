@@ -39,6 +39,7 @@ SENSITIVE = (
     "*_PASSWORD",
     "*_SECRET",
     "*_SECRET_KEY",
+    "*_SECRET_KEY_FALLBACKS",
     "*_SECRET_ACCESS_KEY",
     "*_PRIVATE_KEY",
     "*_TOKEN",
