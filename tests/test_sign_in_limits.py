@@ -111,9 +111,10 @@ def upload(deployment, size: int) -> int:
 
 
 def test_request_bodies_are_bounded_by_caddy_django_and_the_api(deployment):
-    # Caddy: just over 10 MB (10**6 bytes each), so that the client has sent it all when Caddy
-    # answers 413 (a far bigger body meets a closed connection while it is still being sent).
+    # Caddy: a body over its bound (10 MB, 10**6 bytes each) is refused by its Content-Length,
+    # before it is sent; one just under it reaches Django.
     assert upload(deployment, 10_050_000) == 413
+    assert upload(deployment, 100_000_000) == 413
     assert upload(deployment, 9_000_000) == 400  # Django read it: no title
     # Django: a JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (256 KB); the API: a field's bound.
     code, _, _ = deployment.fetch("/api/notes/", {"title": "big", "padding": "x" * 300_000})
