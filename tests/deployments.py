@@ -130,12 +130,7 @@ class Deployment:
 
     def session_headers(self) -> dict[str, str]:
         """The headers of a signed-in browser: its cookies and, for writes, the CSRF token."""
-        if not self.cookies:
-            return {}
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        if "csrftoken" in self.cookies:
-            headers |= {"X-CSRFToken": self.cookies["csrftoken"], "Origin": self.url}
-        return headers
+        return browser_headers(self.cookies or {}, self.url)
 
     def fetch(
         self, path: str, body: dict | None = None, method: str | None = None
@@ -159,9 +154,7 @@ class Deployment:
 
     def _keep_cookies(self, headers) -> None:
         if self.cookies is not None:
-            for cookie in headers.get_all("Set-Cookie") or []:
-                name, _, value = cookie.split(";", 1)[0].partition("=")
-                self.cookies[name.strip()] = value.strip()
+            keep_cookies(self.cookies, headers)
 
     def sign_in(self, email: str = USER[0], password: str = USER[1]) -> None:
         """Sign in as the user (made first if need be), as the React app does: the session's
@@ -195,6 +188,23 @@ class Deployment:
         # --remove-orphans: development mode's own services (the mail catcher) too.
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "20", check=False)
         return logs
+
+
+def browser_headers(cookies: dict[str, str], origin: str) -> dict[str, str]:
+    """A browser's headers with these cookies: them and, for writes, the CSRF token."""
+    if not cookies:
+        return {}
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    if "csrftoken" in cookies:
+        headers |= {"X-CSRFToken": cookies["csrftoken"], "Origin": origin}
+    return headers
+
+
+def keep_cookies(cookies: dict[str, str], headers) -> None:
+    """What a browser does with a response's Set-Cookie headers (a new session key, say)."""
+    for cookie in headers.get_all("Set-Cookie") or []:
+        name, _, value = cookie.split(";", 1)[0].partition("=")
+        cookies[name.strip()] = value.strip()
 
 
 def set_env(dotenv: Path, **values: str) -> None:
@@ -375,22 +385,31 @@ class Load:
         host, _, port = deployment.url.removeprefix("https://").partition(":")
         self.host, self.port = host, int(port or 443)
         self.outcomes: list[Outcome] = []
-        deployment.sign_in()  # a session of its own: the API answers a signed-in user only
-        self.headers = deployment.session_headers()
+        # The API answers a signed-in user only: each client a browser with a session of its
+        # own, which keeps the cookies it is sent (Django gives a session a new key when a
+        # fallback secret key verified it).
+        self.cookies, own = [], deployment.cookies
+        for _ in range(clients):
+            deployment.sign_in()
+            self.cookies.append(dict(deployment.cookies))
+        deployment.cookies = own
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    def _request(self, method: str, path: str, body: bytes | None) -> Outcome:
+    def _request(self, client: int, method: str, path: str, body: bytes | None) -> Outcome:
         start = time.monotonic()
         connection = http.client.HTTPSConnection(
             self.host, self.port, context=self.deployment.tls, timeout=30
         )
         try:
-            headers = {**self.headers, **({"Content-Type": "application/json"} if body else {})}
+            headers = browser_headers(self.cookies[client], self.deployment.url)
+            if body:
+                headers["Content-Type"] = "application/json"
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
+            keep_cookies(self.cookies[client], response.headers)
             return Outcome(start, method, path, response.status, time.monotonic() - start)
         except (OSError, http.client.HTTPException) as error:
             seconds = time.monotonic() - start
@@ -404,9 +423,9 @@ class Load:
             count += 1
             if self.post_path and count % self.post_every == 0:
                 body = json.dumps({"title": f"load {number}.{count}", "body": ""}).encode()
-                outcome = self._request("POST", self.post_path, body)
+                outcome = self._request(number, "POST", self.post_path, body)
             else:
-                outcome = self._request("GET", self.paths[count % len(self.paths)], None)
+                outcome = self._request(number, "GET", self.paths[count % len(self.paths)], None)
             with self._lock:
                 self.outcomes.append(outcome)
             self._stop.wait(self.interval)
