@@ -86,7 +86,8 @@ def upload(deployment, size: int) -> int:
 
 def announced(deployment, size: int) -> int:
     """Status of a POST to the API that announces a body of `size` bytes (Content-Length) and
-    sends none: answered only if the body's length alone decides."""
+    sends only its first 300 KB: answered only if the body's length alone decides (Go's HTTP/1.1
+    server reads up to 256 KB of a body it does not use before it answers)."""
     url = urllib.parse.urlsplit(deployment.url)
     connection = http.client.HTTPSConnection(
         url.hostname, url.port, context=deployment.tls, timeout=30
@@ -98,6 +99,7 @@ def announced(deployment, size: int) -> int:
         connection.putheader("Content-Type", "application/octet-stream")
         connection.putheader("Content-Length", str(size))
         connection.endheaders()
+        connection.send(b"x" * 300_000)
         return connection.getresponse().status
     finally:
         connection.close()
