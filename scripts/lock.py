@@ -7,7 +7,6 @@ Each variant is rendered into a scratch stack and locked by the stack tool's own
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -39,8 +38,7 @@ def lock_variant(use_celery: bool, scratch: Path) -> Path:
     rendered = jinja2.Template(source, keep_trailing_newline=True).render(use_celery=use_celery)
     (backend / "requirements.txt").write_text(rendered)
     (backend / "requirements-dev.txt").write_text((BACKEND / "requirements-dev.txt").read_text())
-    (scratch / ".copier-answers.yml").write_text(json.dumps({"python_version": PYTHON}))
-    for line in lock.lock_stack(scratch):
+    for line in lock.lock_stack(scratch, PYTHON):
         print(line)
     target = BACKEND / VARIANTS[use_celery]
     target.write_text((scratch / lock.STACK_LOCK).read_text())
