@@ -63,7 +63,7 @@ def test_stack_lock_command_reproduces_the_committed_lock(pair):
     assert committed == LOCKS[False].read_text()
     lock.write_text("# spoilt\n")
     result = run("./stack", "lock", cwd=stack, env=ENV)
-    assert "Wrote" in result.stdout and "(19 packages)" in result.stdout
+    assert "Wrote" in result.stdout and f"({len(pins(committed))} packages)" in result.stdout
     assert lock.read_text() == committed
 
 

@@ -212,7 +212,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 def test_spa_admin_and_api_pass_the_csp_in_chromium(deployment, browser_home, admin_user):
     """No securitypolicyviolation event and no CSP message in the console on the SPA (home, the
     account pages, a client route; signed in through the admin: the notes, adding one), the
-    admin (login, index) and the API (JSON: DRF's browsable API is off in production); then an
+    admin (login, index), the API (JSON: DRF's browsable API is off in production) and its docs
+    page; then an
     inline script is refused, and reported, so the listening works."""
     seen: dict[str, list[str]] = {}
     with browser_page(browser_home) as page:
@@ -248,6 +249,13 @@ def test_spa_admin_and_api_pass_the_csp_in_chromium(deployment, browser_home, ad
         visit("/admin/notes/note/", "Select note to change")
         visit("/api/notes/")
         assert page.evaluate("document.contentType") == "application/json"  # no browsable API
+        # The API's docs (Swagger UI from the stack's static files) for staff: every endpoint of
+        # the schema listed, with no inline script.
+        visit("/api/docs/")
+        page.locator(".opblock-summary-path", has_text="/api/notes/{id}/").first.wait_for()
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert {"/api/notes/", "/api/notes/{id}/", "/api/session/"} <= set(paths), paths
+        seen["/api/docs/ (rendered)"] = page.evaluate("window.cspViolations")
 
         assert {path: found for path, found in seen.items() if found} == {}
         assert [text for text in console if "Content Security Policy" in text] == []

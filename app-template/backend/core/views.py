@@ -6,6 +6,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -53,7 +55,19 @@ def health(request):
     return response
 
 
+class SessionUser(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class Session(serializers.Serializer):
+    """Who is signed in: the user, or null."""
+
+    user = SessionUser(allow_null=True)
+
+
 @ensure_csrf_cookie
+@extend_schema(responses=Session)
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def session(request):

@@ -1,0 +1,38 @@
+"""The API's OpenAPI schema (/api/schema/) and its docs page (/api/docs/): complete, and for
+staff only."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_describes_every_endpoint_without_a_warning(tmp_path):
+    schema = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(schema), "--validate", "--fail-on-warn")
+    text = schema.read_text()
+    for path in ("/api/notes/:", "/api/notes/{id}/:", "/api/session/:"):
+        assert f"\n  {path}\n" in text, path
+
+
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_its_docs_are_for_staff_only(path, api_client, signed_in):
+    assert api_client.get(path).status_code == 403
+    assert signed_in("someone@example.com").get(path).status_code == 403
+    assert signed_in("staff@example.com", is_staff=True).get(path).status_code == 200
+
+
+def test_the_docs_page_runs_no_inline_script(signed_in):
+    """Its scripts are files of this site (the stack's static files and the page's own script
+    at ?script), which the Content-Security-Policy allows."""
+    staff = signed_in("staff@example.com", is_staff=True)
+    page = staff.get("/api/docs/").content.decode()
+    sources = re.findall(r"<script([^>]*)>", page)
+    assert sources and all(re.search(r'src="/', attributes) for attributes in sources), page
+    script = re.search(r'<script src="(/api/docs/\?script[^"]*)"', page).group(1)
+    answer = staff.get(script.replace("&amp;", "&"))
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in answer.content.decode()
