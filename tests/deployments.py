@@ -166,8 +166,9 @@ class Deployment:
         assert code == 200, f"sign-in: {code} {content[:500]!r}"
 
     def json(self, path: str, body: dict | None = None, status: int = 200) -> dict | list:
-        """The API's answer as JSON; the notes' API signed in (as USER unless signed in)."""
-        if path.startswith("/api/notes/") and self.cookies is None:
+        """The API's answer as JSON; the notes' and the tasks' API signed in (as USER unless
+        signed in)."""
+        if path.startswith(("/api/notes/", "/api/tasks/")) and self.cookies is None:
             self.sign_in()
         code, _, content = self.fetch(path, body)
         assert code == status, f"{path}: {code} {content[:500]!r}"
