@@ -161,7 +161,8 @@ class Deployment:
         CSRF cookie from /api/session/, then allauth's login."""
         self.manage("shell", "-c", ADD_USER.format(email=email, password=password))
         self.cookies = {}
-        assert self.fetch("/api/session/")[0] == 200
+        code, _, content = self.fetch("/api/session/")
+        assert code == 200, f"/api/session/: {code} {content[:500]!r}"
         code, _, content = self.fetch(LOGIN, {"email": email, "password": password})
         assert code == 200, f"sign-in: {code} {content[:500]!r}"
 
@@ -390,10 +391,12 @@ class Load:
         # own, which keeps the cookies it is sent (Django gives a session a new key when a
         # fallback secret key verified it).
         self.cookies, own = [], deployment.cookies
-        for _ in range(clients):
-            deployment.sign_in()
-            self.cookies.append(dict(deployment.cookies))
-        deployment.cookies = own
+        try:
+            for _ in range(clients):
+                deployment.sign_in()
+                self.cookies.append(dict(deployment.cookies))
+        finally:  # the deployment's own session, whatever happened
+            deployment.cookies = own
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
