@@ -213,8 +213,7 @@ def test_spa_admin_and_api_pass_the_csp_in_chromium(deployment, browser_home, ad
     """No securitypolicyviolation event and no CSP message in the console on the SPA (home, the
     account pages, a client route; signed in through the admin: the notes, adding one), the
     admin (login, index), the API (JSON: DRF's browsable API is off in production) and its docs
-    page; then an
-    inline script is refused, and reported, so the listening works."""
+    page; then an inline script is refused, and reported, so the listening works."""
     seen: dict[str, list[str]] = {}
     with browser_page(browser_home) as page:
         console: list[str] = []
