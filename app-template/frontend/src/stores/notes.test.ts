@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { note, mockFetchEachTest, page } from '../test/fetchMock.ts'
 import { useNotes } from './notes.ts'
 
@@ -62,6 +62,43 @@ describe('notes store', () => {
     expect(headers.get('X-CSRFToken')).toBe('abc123')
     expect(useNotes.getState().notes.map((n) => n.id)).toEqual([2, 1])
     expect(useNotes.getState().count).toBe(2)
+  })
+
+  it('keeps a note added while the list loads: the list is asked for again', async () => {
+    const created = { ...note, id: 2, title: 'Added meanwhile' }
+    let answerFirstLoad: (response: Response) => void = () => {}
+    fetchMock
+      .mockReturnValueOnce(new Promise((resolve) => (answerFirstLoad = resolve)))
+      .mockResolvedValueOnce(reply(201, created))
+      .mockResolvedValueOnce(reply(200, page([created, note])))
+
+    const loading = useNotes.getState().load()
+    expect(await useNotes.getState().add({ title: created.title, body: '' })).toBe(true)
+    answerFirstLoad(reply(200, page([note]))) // read before the note was saved
+    await loading
+    await vi.waitFor(() => expect(useNotes.getState().status).toBe('ready'))
+
+    expect(fetchMock.mock.calls.map(([url, init]) => `${init?.method ?? 'GET'} ${url}`)).toEqual([
+      'GET /api/notes/',
+      'POST /api/notes/',
+      'GET /api/notes/',
+    ])
+    expect(useNotes.getState().notes.map((n) => n.id)).toEqual([2, 1])
+  })
+
+  it('shows the page asked for last, whichever answers first', async () => {
+    let answerFirstPage: (response: Response) => void = () => {}
+    fetchMock
+      .mockReturnValueOnce(new Promise((resolve) => (answerFirstPage = resolve)))
+      .mockResolvedValueOnce(reply(200, page([{ ...note, id: 3 }], { count: 30, previous: true })))
+
+    const first = useNotes.getState().load(1)
+    await useNotes.getState().load(2)
+    answerFirstPage(reply(200, page([note], { count: 30, next: true })))
+    await first
+
+    expect(useNotes.getState()).toMatchObject({ page: 2, hasPrevious: true, status: 'ready' })
+    expect(useNotes.getState().notes.map((n) => n.id)).toEqual([3])
   })
 
   it('reports validation errors from the API', async () => {

@@ -27,7 +27,11 @@ type NotesState = {
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
-export const useNotes = create<NotesState>()((set) => ({
+// Which load answers: only the latest asked for. A list asked for before a note was added may
+// not hold that note, and one of an earlier page must not replace a later one.
+let latestLoad = 0
+
+export const useNotes = create<NotesState>()((set, get) => ({
   notes: [],
   page: 1,
   count: 0,
@@ -37,26 +41,33 @@ export const useNotes = create<NotesState>()((set) => ({
   error: null,
 
   load: async (page = 1) => {
-    set({ status: 'loading', error: null })
+    const ticket = ++latestLoad
+    set({ page, status: 'loading', error: null })
     try {
       const data = await api.get<Page<Note>>(page > 1 ? `/api/notes/?page=${page}` : '/api/notes/')
+      if (ticket !== latestLoad) return
       set({
         notes: data.results,
-        page,
         count: data.count,
         hasNext: data.next !== null,
         hasPrevious: data.previous !== null,
         status: 'ready',
       })
     } catch (error) {
-      set({ status: 'error', error: message(error) })
+      if (ticket === latestLoad) set({ status: 'error', error: message(error) })
     }
   },
 
   add: async (draft) => {
     try {
       const note = await api.post<Note>('/api/notes/', draft)
-      set((state) => ({ notes: [note, ...state.notes], count: state.count + 1, error: null }))
+      if (get().status === 'loading') {
+        // The list on its way may have been read before this note was saved: ask again.
+        set({ error: null })
+        void get().load(get().page)
+      } else {
+        set((state) => ({ notes: [note, ...state.notes], count: state.count + 1, error: null }))
+      }
       return true
     } catch (error) {
       set({ error: message(error) })
