@@ -112,8 +112,10 @@ def test_password_reset_requests_are_limited_per_account():
 
 
 def test_the_api_is_limited_per_address_and_per_account_but_not_the_health_check(
-    make_user, settings
+    make_user, settings, monkeypatch
 ):
+    # Ten seconds into a minute: all of it in one window.
+    monkeypatch.setattr("core.throttling.clock", lambda: 1_800_000_010.0)
     settings.ACCOUNT_RATE_LIMITS = {
         **settings.ACCOUNT_RATE_LIMITS,
         "api": "3/m/ip",
@@ -129,3 +131,17 @@ def test_the_api_is_limited_per_address_and_per_account_but_not_the_health_check
     assert [there.get("/api/notes/").status_code for _ in range(3)] == [200, 200, 429]
     anonymous = client_at("192.0.2.1")
     assert [anonymous.get("/api/session/").status_code for _ in range(4)] == [200] * 3 + [429]
+    over = anonymous.get("/api/session/")
+    assert over.status_code == 429
+    assert over.headers["Retry-After"] == "50"  # the window's end
+
+
+def test_api_counts_start_again_in_the_next_window(settings, monkeypatch):
+    now = [1_800_000_059.0]
+    monkeypatch.setattr("core.throttling.clock", lambda: now[0])
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "api": "2/m/ip"}
+    client = client_at("203.0.113.7")
+
+    assert [client.get("/api/session/").status_code for _ in range(3)] == [200, 200, 429]
+    now[0] += 1
+    assert [client.get("/api/session/").status_code for _ in range(3)] == [200, 200, 429]
