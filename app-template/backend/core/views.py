@@ -3,7 +3,7 @@ import socket
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
@@ -77,3 +77,7 @@ def session(request):
     user = request.user
     found = {"id": user.pk, "email": user.email} if user.is_authenticated else None
     return Response({"user": found})
+
+
+def not_found(request):
+    raise Http404

@@ -15,6 +15,17 @@ def test_the_schema_describes_every_endpoint_without_a_warning(tmp_path):
     text = schema.read_text()
     for path in ("/api/notes/:", "/api/notes/{id}/:", "/api/session/:"):
         assert f"\n  {path}\n" in text, path
+    # The sign-in API, described by django-allauth, with its components under names of
+    # their own.
+    for path in ("/api/auth/browser/v1/auth/login:", "/api/auth/browser/v1/auth/session:"):
+        assert f"\n  {path}\n" in text, path
+    assert "\n    AuthUser:\n" in text
+    assert "#/components/schemas/User'" not in text
+
+
+@pytest.mark.parametrize("extension", ["yaml", "json", "html"])
+def test_allauth_does_not_serve_its_schema_of_its_own(extension, api_client):
+    assert api_client.get(f"/api/auth/openapi.{extension}").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
