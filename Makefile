@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench lock release clean
+.PHONY: demo test lint bench lock api-client release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ bench: $(BIN)/copier
 # The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
 lock: $(BIN)/copier
 	$(BIN)/python scripts/lock.py
+
+# The app template's API schema and its generated client, after a change to what they describe
+# (Node 24 of .ci/provision-node.sh runs the generator).
+NODE_BIN ?= $(or $(TEMPLATE_CI_ROOT),/opt/template-ci)/node-24/bin
+api-client: $(BIN)/copier
+	bash .ci/provision-node.sh
+	PATH="$(NODE_BIN):$$PATH" $(BIN)/python scripts/api_client.py
 
 # Tag a release: the CHANGELOG has its `## [VERSION]` heading, committed, and the tree is clean.
 # Then publish the tag: git push --tags (a clone without tags sees only development versions).

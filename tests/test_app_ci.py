@@ -136,6 +136,26 @@ def test_app_ci_fails_on_a_model_change_without_its_migration(generate, postgres
     assert failed == "python manage.py makemigrations --check --dry-run"
 
 
+def test_app_ci_fails_on_a_serializer_change_without_its_schema(generate, postgres, tmp_path):
+    def shorter_bodies(clone: Path) -> None:
+        serializers = clone / "backend/notes/serializers.py"
+        serializers.write_text(serializers.read_text().replace("10_000", "5_000"))
+
+    failed = run_steps(generate().app, tmp_path / "runner", "backend", postgres, shorter_bodies)
+    assert failed.startswith('test -z "$(git status --porcelain -- frontend/openapi.json)"')
+
+
+def test_app_ci_fails_on_a_schema_change_without_its_client(generate, postgres, tmp_path):
+    def pinned_notes(clone: Path) -> None:
+        schema = clone / "frontend/openapi.json"
+        spec = json.loads(schema.read_text())
+        spec["components"]["schemas"]["Note"]["properties"]["pinned"] = {"type": "boolean"}
+        schema.write_text(json.dumps(spec, indent=4))
+
+    failed = run_steps(generate().app, tmp_path / "runner", "frontend", postgres, pinned_notes)
+    assert failed.startswith('test -z "$(git status --porcelain -- src/api/generated)"')
+
+
 def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, tmp_path):
     """The stack's default branch moved on to a newer template version (its update came
     first); the app's CI still gets the stack as it was at the app's version."""

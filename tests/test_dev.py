@@ -125,6 +125,26 @@ def test_django_view_edit_answers_the_next_request(dev):
     record_timing("[dev] Django view edit to the new answer", time.monotonic() - start)
 
 
+def test_make_api_client_writes_the_client_the_app_commits_and_follows_a_serializer(dev):
+    """The app's schema and client as committed are what make api-client writes (the
+    template's own are current); a changed serializer changes the schema it writes."""
+    generated = ["frontend/openapi.json", "frontend/src/api/generated"]
+    start = time.monotonic()
+    run("make", "api-client", cwd=dev.app)
+    record_timing("[dev] make api-client", time.monotonic() - start)
+    assert run("git", "status", "--porcelain", "--", *generated, cwd=dev.app).stdout == ""
+
+    serializers = dev.app / "backend/notes/serializers.py"
+    edit(serializers, '{"max_length": 10_000}', '{"max_length": 5_000}')
+    try:
+        run("make", "api-client", cwd=dev.app)
+        changed = run("git", "diff", "--", *generated, cwd=dev.app).stdout
+        assert '+                        "maxLength": 5000' in changed, changed
+    finally:
+        edit(serializers, '{"max_length": 5_000}', '{"max_length": 10_000}')
+        run("git", "checkout", "--", *generated, cwd=dev.app)
+
+
 def test_new_model_field_after_makemigrations_and_migrate(dev):
     body = "    body = models.TextField(blank=True)\n"
     pinned = "    pinned = models.BooleanField(default=False)\n"

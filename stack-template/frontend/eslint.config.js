@@ -14,7 +14,8 @@ const tseslint = await load('typescript-eslint')
 const { defineConfig, globalIgnores } = await load('eslint/config')
 
 export default defineConfig([
-  globalIgnores(['dist']),
+  // src/api/generated: the API's client as make api-client writes it, never edited.
+  globalIgnores(['dist', 'src/api/generated']),
   {
     files: ['**/*.{ts,tsx}'],
     extends: [

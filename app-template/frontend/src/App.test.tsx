@@ -1,7 +1,7 @@
 import { screen, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { location, renderAt } from './test/render.tsx'
-import { mockFetchEachTest, note, page, signedInAs, user } from './test/fetchMock.ts'
+import { mockFetchEachTest, note, page, sent, signedInAs, user } from './test/fetchMock.ts'
 
 describe('App', () => {
   const fetchMock = mockFetchEachTest()
@@ -19,7 +19,7 @@ describe('App', () => {
     )
     expect(screen.getByRole('main').textContent).toContain('Sign in or Sign up')
     expect(fetchMock).toHaveBeenCalledTimes(1)
-    expect(fetchMock.mock.calls[0][0]).toBe('/api/session/')
+    expect((await sent(fetchMock, 0)).url).toBe('/api/session/')
   })
 
   it('shows a signed-in user their e-mail and the way to their notes', async () => {
@@ -51,7 +51,7 @@ describe('App', () => {
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Your notes' })).toBeTruthy()
     expect(location()).toBe('/notes?page=2')
-    expect(fetchMock.mock.calls[2][0]).toBe('/api/notes/?page=2')
+    expect((await sent(fetchMock, 2)).url).toBe('/api/notes/?page=2')
   })
 
   it('pages through the notes with Previous and Next', async () => {
@@ -72,7 +72,7 @@ describe('App', () => {
 
     expect(await screen.findByRole('heading', { level: 2, name: 'Second page' })).toBeTruthy()
     expect(location()).toBe('/notes?page=2')
-    expect(fetchMock.mock.calls[1][0]).toBe('/api/notes/?page=2')
+    expect((await sent(fetchMock, 1)).url).toBe('/api/notes/?page=2')
     expect(screen.getByText('Page 2')).toBeTruthy()
 
     fetchMock.mockResolvedValueOnce(Response.json(page([note], { count: 21, next: true })))
@@ -80,7 +80,7 @@ describe('App', () => {
 
     expect(await screen.findByRole('heading', { level: 2, name: 'First note' })).toBeTruthy()
     expect(location()).toBe('/notes')
-    expect(fetchMock.mock.calls[2][0]).toBe('/api/notes/')
+    expect((await sent(fetchMock, 2)).url).toBe('/api/notes/')
   })
 
   it('shows no page controls when the notes fit on one page', async () => {
@@ -123,10 +123,11 @@ describe('App', () => {
       await within(screen.getByRole('banner')).findByRole('link', { name: 'Sign up' }),
     ).toBeTruthy()
     expect(location()).toBe('/')
-    const [url, init] = fetchMock.mock.calls[1]
-    expect(url).toBe('/api/auth/browser/v1/auth/session')
-    expect(init?.method).toBe('DELETE')
-    expect(new Headers(init?.headers).get('X-CSRFToken')).toBe('abc123')
+    expect(await sent(fetchMock, 1)).toMatchObject({
+      url: '/api/auth/browser/v1/auth/session',
+      method: 'DELETE',
+      csrf: 'abc123',
+    })
     expect(screen.queryByText(user.email)).toBeNull()
   })
 

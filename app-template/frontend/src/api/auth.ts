@@ -1,9 +1,26 @@
-import { send } from './client.ts'
+import './client.ts' // the generated client's configuration: origin, cookie, CSRF header
+import {
+  authAccountPasswordChangePost,
+  authEmailVerifyPost,
+  authLoginPost,
+  authPasswordRequestPost,
+  authPasswordResetPost,
+  authSessionDelete,
+  authSignupPost,
+} from './generated/sdk.gen.ts'
+import type {
+  AuthAuthenticatedResponse,
+  AuthAuthenticationResponse,
+  AuthErrorResponse,
+  SessionUser,
+} from './generated/types.gen.ts'
 
-export type User = { id: number; email: string }
+export type User = SessionUser
 
-/** An error as django-allauth's headless API reports it; `param` names the input at fault. */
-export type FormError = { message: string; code?: string; param?: string }
+type AuthError = NonNullable<AuthErrorResponse['errors']>[number]
+/** An error as django-allauth's headless API reports it (`param` names the input at fault),
+ * or one of this app's own, which has no code. */
+export type FormError = Omit<AuthError, 'code'> & Partial<Pick<AuthError, 'code'>>
 
 /** What a call to the account API came to. */
 export type Outcome =
@@ -13,29 +30,27 @@ export type Outcome =
   | { kind: 'done' }
   | { kind: 'error'; errors: FormError[] }
 
+/** What allauth answers, whichever status (its schema's response types). */
 type Reply = {
-  data?: { user?: User; flows?: { id: string; is_pending?: boolean }[] }
+  data?: Partial<AuthAuthenticatedResponse['data'] & AuthAuthenticationResponse['data']>
   errors?: FormError[]
   detail?: string
 }
-
-const BASE = '/api/auth/browser/v1'
+type Result = { data?: unknown; error?: unknown; response?: Response }
 
 const failed = (message: string): Outcome => ({ kind: 'error', errors: [{ message }] })
 
 // allauth answers 200 with the user when someone is signed in, and 401 with the pending
 // flows when nobody is: after sign-out, 401 is the success.
-async function call(method: string, path: string, body?: object): Promise<Outcome> {
-  let response: Response
-  try {
-    response = await send(BASE + path, { method, body: body && JSON.stringify(body) })
-  } catch {
-    return failed('The site cannot be reached: check your connection and try again.')
-  }
-  const reply = (await response.json().catch(() => ({}))) as Reply
+async function outcome(call: Promise<Result>): Promise<Outcome> {
+  const { data, error, response } = await call
+  if (!response) return failed('The site cannot be reached: check your connection and try again.')
+  const reply = ((response.ok ? data : error) ?? {}) as Reply
   const user = reply.data?.user
   if (response.ok) {
-    return user ? { kind: 'signed-in', user: { id: user.id, email: user.email } } : { kind: 'done' }
+    return user?.id !== undefined && user.email !== undefined
+      ? { kind: 'signed-in', user: { id: user.id, email: user.email } }
+      : { kind: 'done' }
   }
   if (response.status === 401) {
     const pending = reply.data?.flows?.some((flow) => flow.id === 'verify_email' && flow.is_pending)
@@ -46,14 +61,14 @@ async function call(method: string, path: string, body?: object): Promise<Outcom
 }
 
 export const signIn = (email: string, password: string) =>
-  call('POST', '/auth/login', { email, password })
+  outcome(authLoginPost({ body: { email, password } }))
 export const signUp = (email: string, password: string) =>
-  call('POST', '/auth/signup', { email, password })
-export const signOut = () => call('DELETE', '/auth/session')
-export const verifyEmail = (key: string) => call('POST', '/auth/email/verify', { key })
+  outcome(authSignupPost({ body: { email, password } }))
+export const signOut = () => outcome(authSessionDelete())
+export const verifyEmail = (key: string) => outcome(authEmailVerifyPost({ body: { key } }))
 export const requestPasswordReset = (email: string) =>
-  call('POST', '/auth/password/request', { email })
+  outcome(authPasswordRequestPost({ body: { email } }))
 export const resetPassword = (key: string, password: string) =>
-  call('POST', '/auth/password/reset', { key, password })
+  outcome(authPasswordResetPost({ body: { key, password } }))
 export const changePassword = (current_password: string, new_password: string) =>
-  call('POST', '/account/password/change', { current_password, new_password })
+  outcome(authAccountPasswordChangePost({ body: { current_password, new_password } }))

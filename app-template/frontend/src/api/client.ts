@@ -1,3 +1,18 @@
+import { client } from './generated/client.gen.ts'
+
+// The generated client (make api-client writes generated/ from the API's schema, openapi.json)
+// on the site's own origin, with its session cookie and Django's CSRF header.
+client.setConfig({
+  baseUrl: window.location.origin,
+  credentials: 'same-origin',
+  headers: { Accept: 'application/json' },
+})
+client.interceptors.request.use((request) => {
+  const token = csrfToken()
+  if (token) request.headers.set('X-CSRFToken', token)
+  return request
+})
+
 export class ApiError extends Error {
   readonly status: number
 
@@ -13,40 +28,25 @@ function csrfToken(): string | undefined {
   return cookie?.slice('csrftoken='.length)
 }
 
-async function errorMessage(response: Response): Promise<string> {
-  const text = await response.text()
-  try {
-    const data: unknown = JSON.parse(text)
-    if (data && typeof data === 'object') {
-      if ('detail' in data && typeof data.detail === 'string') return data.detail
-      return Object.entries(data)
-        .map(([field, problems]) => `${field}: ${[problems].flat().join(' ')}`)
-        .join('; ')
+/** What the API said was wrong: DRF's detail, or each field's problems. */
+function errorMessage(error: unknown, response: Response): string {
+  if (error && typeof error === 'object') {
+    if ('detail' in error && typeof error.detail === 'string') return error.detail
+    const fields = Object.entries(error)
+    if (fields.length) {
+      return fields.map(([field, problems]) => `${field}: ${[problems].flat().join(' ')}`).join('; ')
     }
-  } catch {
-    // not JSON: fall through to the raw text
   }
-  return text || `${response.status} ${response.statusText}`
+  if (typeof error === 'string' && error) return error
+  return `${response.status} ${response.statusText}`
 }
 
-/** fetch on the site's own origin, with its session cookie and Django's CSRF header. */
-export function send(path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers)
-  headers.set('Accept', 'application/json')
-  if (init.body !== undefined) headers.set('Content-Type', 'application/json')
-  const token = csrfToken()
-  if (token) headers.set('X-CSRFToken', token)
-  return fetch(path, { ...init, headers, credentials: 'same-origin' })
-}
+type Result<T> = { data?: T; error?: unknown; response?: Response }
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await send(path, init)
-  if (!response.ok) throw new ApiError(response.status, await errorMessage(response))
-  return (response.status === 204 ? undefined : await response.json()) as T
-}
-
-export const api = {
-  get: <T>(path: string) => request<T>(path),
-  post: <T>(path: string, body: unknown) =>
-    request<T>(path, { method: 'POST', body: JSON.stringify(body) }),
+/** The data of a call of the generated client; an ApiError when the API refused it. */
+export async function data<T>(call: Promise<Result<T>>): Promise<T> {
+  const { data, error, response } = await call
+  if (!response) throw error instanceof Error ? error : new Error(String(error))
+  if (!response.ok) throw new ApiError(response.status, errorMessage(error, response))
+  return data as T
 }

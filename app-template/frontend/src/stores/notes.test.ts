@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { note, mockFetchEachTest, page } from '../test/fetchMock.ts'
+import { note, mockFetchEachTest, page, sent } from '../test/fetchMock.ts'
 import { useNotes } from './notes.ts'
 
 function reply(status: number, data: unknown) {
@@ -14,7 +14,7 @@ describe('notes store', () => {
 
     await useNotes.getState().load()
 
-    expect(fetchMock).toHaveBeenCalledWith('/api/notes/', expect.anything())
+    expect((await sent(fetchMock)).url).toBe('/api/notes/')
     expect(useNotes.getState()).toMatchObject({
       notes: [note],
       page: 1,
@@ -31,7 +31,7 @@ describe('notes store', () => {
 
     await useNotes.getState().load(3)
 
-    expect(fetchMock).toHaveBeenCalledWith('/api/notes/?page=3', expect.anything())
+    expect((await sent(fetchMock)).url).toBe('/api/notes/?page=3')
     expect(useNotes.getState()).toMatchObject({ page: 3, hasNext: false, hasPrevious: true })
   })
 
@@ -52,14 +52,14 @@ describe('notes store', () => {
     const ok = await useNotes.getState().add({ title: 'Second', body: 'Hello' })
 
     expect(ok).toBe(true)
-    const [url, init] = fetchMock.mock.calls[0]
-    expect(url).toBe('/api/notes/')
-    expect(init?.method).toBe('POST')
-    expect(init?.credentials).toBe('same-origin')
-    expect(JSON.parse(init?.body as string)).toEqual({ title: 'Second', body: 'Hello' })
-    const headers = new Headers(init?.headers)
-    expect(headers.get('Content-Type')).toBe('application/json')
-    expect(headers.get('X-CSRFToken')).toBe('abc123')
+    expect(await sent(fetchMock)).toEqual({
+      url: '/api/notes/',
+      method: 'POST',
+      credentials: 'same-origin',
+      body: { title: 'Second', body: 'Hello' },
+      csrf: 'abc123',
+      contentType: 'application/json',
+    })
     expect(useNotes.getState().notes.map((n) => n.id)).toEqual([2, 1])
     expect(useNotes.getState().count).toBe(2)
   })
@@ -78,7 +78,8 @@ describe('notes store', () => {
     await loading
     await vi.waitFor(() => expect(useNotes.getState().status).toBe('ready'))
 
-    expect(fetchMock.mock.calls.map(([url, init]) => `${init?.method ?? 'GET'} ${url}`)).toEqual([
+    const calls = await Promise.all([0, 1, 2].map((n) => sent(fetchMock, n)))
+    expect(calls.map(({ method, url }) => `${method} ${url}`)).toEqual([
       'GET /api/notes/',
       'POST /api/notes/',
       'GET /api/notes/',

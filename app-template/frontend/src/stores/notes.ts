@@ -1,17 +1,10 @@
 import { create } from 'zustand'
-import { api } from '../api/client.ts'
+import { data } from '../api/client.ts'
+import { notesCreate, notesList } from '../api/generated/sdk.gen.ts'
+import type { Note, NoteWritable } from '../api/generated/types.gen.ts'
 
-export type Note = {
-  id: number
-  title: string
-  body: string
-  created_at: string
-}
-
-export type NoteDraft = Pick<Note, 'title' | 'body'>
-
-/** A page of a list, as DRF's PageNumberPagination answers it. */
-export type Page<T> = { count: number; next: string | null; previous: string | null; results: T[] }
+export type { Note }
+export type NoteDraft = NoteWritable
 
 type NotesState = {
   notes: Note[]
@@ -44,13 +37,13 @@ export const useNotes = create<NotesState>()((set, get) => ({
     const ticket = ++latestLoad
     set({ page, status: 'loading', error: null })
     try {
-      const data = await api.get<Page<Note>>(page > 1 ? `/api/notes/?page=${page}` : '/api/notes/')
+      const list = await data(notesList({ query: page > 1 ? { page } : {} }))
       if (ticket !== latestLoad) return
       set({
-        notes: data.results,
-        count: data.count,
-        hasNext: data.next !== null,
-        hasPrevious: data.previous !== null,
+        notes: list.results,
+        count: list.count,
+        hasNext: Boolean(list.next),
+        hasPrevious: Boolean(list.previous),
         status: 'ready',
       })
     } catch (error) {
@@ -60,7 +53,7 @@ export const useNotes = create<NotesState>()((set, get) => ({
 
   add: async (draft) => {
     try {
-      const note = await api.post<Note>('/api/notes/', draft)
+      const note = await data(notesCreate({ body: draft }))
       if (get().status === 'loading') {
         // The list on its way may have been read before this note was saved: ask again.
         set({ error: null })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mockFetchEachTest, note, user } from '../test/fetchMock.ts'
+import { mockFetchEachTest, note, sent, user } from '../test/fetchMock.ts'
 import { useNotes } from './notes.ts'
 import { useSession } from './session.ts'
 
@@ -14,9 +14,7 @@ describe('session store', () => {
     expect(useSession.getState().status).toBe('loading')
     await loading
 
-    const [url, init] = fetchMock.mock.calls[0]
-    expect(url).toBe('/api/session/')
-    expect(init?.credentials).toBe('same-origin')
+    expect(await sent(fetchMock)).toMatchObject({ url: '/api/session/', credentials: 'same-origin' })
     expect(useSession.getState()).toMatchObject({ user, status: 'ready' })
   })
 
@@ -50,10 +48,11 @@ describe('session store', () => {
     const outcome = await useSession.getState().signOut()
 
     expect(outcome).toEqual({ kind: 'signed-out' })
-    const [url, init] = fetchMock.mock.calls[0]
-    expect(url).toBe('/api/auth/browser/v1/auth/session')
-    expect(init?.method).toBe('DELETE')
-    expect(new Headers(init?.headers).get('X-CSRFToken')).toBe('abc123')
+    expect(await sent(fetchMock)).toMatchObject({
+      url: '/api/auth/browser/v1/auth/session',
+      method: 'DELETE',
+      csrf: 'abc123',
+    })
     expect(useSession.getState().user).toBeNull()
     expect(useNotes.getState().notes).toEqual([])
   })

@@ -1,6 +1,7 @@
 import { create } from 'zustand'
 import * as auth from '../api/auth.ts'
-import { api } from '../api/client.ts'
+import { data } from '../api/client.ts'
+import { sessionRetrieve } from '../api/generated/sdk.gen.ts'
 import { useNotes } from './notes.ts'
 
 type SessionState = {
@@ -19,7 +20,7 @@ export const useSession = create<SessionState>()((set) => ({
   load: async () => {
     set({ status: 'loading' })
     try {
-      const { user } = await api.get<{ user: auth.User | null }>('/api/session/')
+      const { user } = await data(sessionRetrieve())
       set({ user, status: 'ready' })
     } catch {
       set({ user: null, status: 'ready' })

@@ -47,3 +47,20 @@ export function mockFetchEachTest() {
 
   return fetchMock
 }
+
+/** The fetch call at `index` as the server would get it: the path (with the query), method,
+ * credentials, JSON body (undefined when none) and CSRF header. */
+export async function sent(fetchMock: ReturnType<typeof mockFetchEachTest>, index = 0) {
+  const [input, init] = fetchMock.mock.calls[index]
+  const request = new Request(input, init)
+  const url = new URL(request.url)
+  const text = await request.text()
+  return {
+    url: url.pathname + url.search,
+    method: request.method,
+    credentials: request.credentials,
+    body: text ? JSON.parse(text) : undefined,
+    csrf: request.headers.get('X-CSRFToken'),
+    contentType: request.headers.get('Content-Type'),
+  }
+}

@@ -2,7 +2,7 @@ import { screen } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { location, renderAt } from '../../test/render.tsx'
 import { useSession } from '../../stores/session.ts'
-import { mockFetchEachTest, page, signedInAs, user } from '../../test/fetchMock.ts'
+import { mockFetchEachTest, page, sent, signedInAs, user } from '../../test/fetchMock.ts'
 
 const signedIn = (status = 200) => Response.json({ status, data: { user } }, { status })
 const signedOut = () =>
@@ -14,17 +14,6 @@ const verifyEmail = () =>
   )
 const invalid = (...errors: { message: string; code?: string; param?: string }[]) =>
   Response.json({ status: 400, errors }, { status: 400 })
-
-/** The JSON body and CSRF header of the fetch call at `index`. */
-function sent(fetchMock: ReturnType<typeof mockFetchEachTest>, index: number) {
-  const [url, init] = fetchMock.mock.calls[index]
-  return {
-    url,
-    method: init?.method,
-    body: JSON.parse(init?.body as string),
-    csrf: new Headers(init?.headers).get('X-CSRFToken'),
-  }
-}
 
 describe('Sign in', () => {
   const fetchMock = mockFetchEachTest()
@@ -45,11 +34,13 @@ describe('Sign in', () => {
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Your notes' })).toBeTruthy()
     expect(location()).toBe('/notes')
-    expect(sent(fetchMock, 0)).toEqual({
+    expect(await sent(fetchMock, 0)).toEqual({
       url: '/api/auth/browser/v1/auth/login',
       method: 'POST',
+      credentials: 'same-origin',
       body: { email: user.email, password: 'correct horse' },
       csrf: 'token42',
+      contentType: 'application/json',
     })
     expect(useSession.getState().user).toEqual(user)
     expect(screen.getByText(user.email)).toBeTruthy()
@@ -132,7 +123,7 @@ describe('Sign up', () => {
     expect(await screen.findByRole('heading', { name: 'Check your e-mail' })).toBeTruthy()
     expect(screen.getByRole('status').textContent).toContain(user.email)
     expect(screen.queryByRole('button', { name: 'Sign up' })).toBeNull()
-    expect(sent(fetchMock, 0)).toMatchObject({
+    expect(await sent(fetchMock, 0)).toMatchObject({
       url: '/api/auth/browser/v1/auth/signup',
       method: 'POST',
       body: { email: user.email, password: 'a long new password' },
@@ -169,7 +160,7 @@ describe('E-mail confirmation', () => {
     await typist.click(screen.getByRole('button', { name: 'Confirm e-mail' }))
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Your notes' })).toBeTruthy()
-    expect(sent(fetchMock, 0)).toMatchObject({
+    expect(await sent(fetchMock, 0)).toMatchObject({
       url: '/api/auth/browser/v1/auth/email/verify',
       body: { key: 'MQ:1abc:xyz' },
     })
@@ -209,7 +200,7 @@ describe('Passwords', () => {
     await typist.click(screen.getByRole('button', { name: 'Send reset link' }))
 
     expect(await screen.findByRole('heading', { name: 'Check your e-mail' })).toBeTruthy()
-    expect(sent(fetchMock, 0)).toMatchObject({
+    expect(await sent(fetchMock, 0)).toMatchObject({
       url: '/api/auth/browser/v1/auth/password/request',
       body: { email: user.email },
     })
@@ -225,7 +216,7 @@ describe('Passwords', () => {
 
     expect(await screen.findByText('Your new password is set: sign in with it.')).toBeTruthy()
     expect(location()).toBe('/account/signin')
-    expect(sent(fetchMock, 0)).toMatchObject({
+    expect(await sent(fetchMock, 0)).toMatchObject({
       url: '/api/auth/browser/v1/auth/password/reset',
       body: { key: '2-abc-def', password: 'a long new password' },
     })
@@ -251,7 +242,7 @@ describe('Passwords', () => {
     expect(await screen.findByText('Your password is changed.')).toBeTruthy()
     expect(screen.queryByText('Please type your current password.')).toBeNull()
     expect((screen.getByLabelText('New password') as HTMLInputElement).value).toBe('')
-    expect(sent(fetchMock, 1)).toMatchObject({
+    expect(await sent(fetchMock, 1)).toMatchObject({
       url: '/api/auth/browser/v1/account/password/change',
       body: { current_password: 'correct horse', new_password: 'a long new password' },
     })
