@@ -249,11 +249,12 @@ def test_spa_admin_and_api_pass_the_csp_in_chromium(deployment, browser_home, ad
         visit("/api/notes/")
         assert page.evaluate("document.contentType") == "application/json"  # no browsable API
         # The API's docs (Swagger UI from the stack's static files) for staff: every endpoint of
-        # the schema listed, with no inline script.
+        # the schema listed, the sign-in API's too, with no inline script.
         visit("/api/docs/")
         page.locator(".opblock-summary-path", has_text="/api/notes/{id}/").first.wait_for()
-        paths = page.locator(".opblock-summary-path").all_inner_texts()
-        assert {"/api/notes/", "/api/notes/{id}/", "/api/session/"} <= set(paths), paths
+        paths = set(page.locator(".opblock-summary-path").all_inner_texts())
+        assert {"/api/notes/", "/api/notes/{id}/", "/api/session/"} <= paths, paths
+        assert {"/api/auth/browser/v1/auth/login", "/api/auth/browser/v1/auth/session"} <= paths
         seen["/api/docs/ (rendered)"] = page.evaluate("window.cspViolations")
 
         assert {path: found for path, found in seen.items() if found} == {}
