@@ -12,6 +12,7 @@ variant is written once; one that differs, under conditional names, as requireme
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -90,9 +91,12 @@ def variant(answers: dict, scratch: Path, python: Path, openapi_ts: Path) -> dic
     }
     run(python, app / "backend/manage.py", "spectacular", "--format", "openapi-json",
         "--validate", "--fail-on-warn", "--file", app / "frontend" / SCHEMA, env=env)  # fmt: skip
-    shutil.rmtree(app / "frontend" / GENERATED, ignore_errors=True)
-    run(openapi_ts, "-i", SCHEMA, "-o", GENERATED, cwd=app / "frontend")
     frontend = app / "frontend"
+    shutil.rmtree(frontend / GENERATED, ignore_errors=True)
+    # The stack's own command for it (npm run api-client), with the scratch node_modules.
+    script = json.loads((STACK / "frontend/package.json").read_text())["scripts"]["api-client"]
+    path = f"{openapi_ts.parent}{os.pathsep}{os.environ['PATH']}"
+    run("sh", "-c", script, cwd=frontend, env={**os.environ, "PATH": path})
     files = [frontend / SCHEMA, *sorted((frontend / GENERATED).rglob("*.ts"))]
     return {str(path.relative_to(frontend)): path.read_bytes() for path in files}
 
