@@ -23,9 +23,9 @@ from playwright.sync_api import Error as BrowserError
 from playwright.sync_api import Page, Response
 
 CSP = (
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "default-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
 TRUSTED_CAS = Path("/usr/local/share/ca-certificates")  # where Caddy would add its root (Debian)

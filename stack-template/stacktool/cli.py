@@ -159,6 +159,13 @@ def prerequisites(stack: Path, args: argparse.Namespace) -> Deployment | None:
             args.app = checked
     if args.command in DOCKER_COMMANDS or (args.command == "install" and args.app is None):
         docker.on_path()
+    if deployment is not None and deployment.env_text is not None:
+        # The keys the tool writes from others (the CSP's Sentry host), as .env says now; on
+        # stderr, as `env --get` prints a value.
+        said = dotenv.keep_derived(deployment.app, deployment.env_text)
+        if said:
+            print(*said, sep="\n", file=sys.stderr)
+            deployment = Deployment(stack, deployment.app)
     return deployment
 
 

@@ -72,7 +72,9 @@ class Deployment(Stack):
     @cached_property
     def _env_values(self) -> dict[str, str]:
         text = self.env_text
-        return {} if text is None else dotenv.parse_file(text, self.env_path)
+        values = {} if text is None else dotenv.parse_file(text, self.env_path)
+        dotenv.derived(values)  # an error naming the fix for a malformed DSN
+        return values
 
     @property
     def env(self) -> dict[str, str]:

@@ -9,8 +9,9 @@ an error naming the file and line.
 Which keys are secret is said here once: GENERATED are the stack's own secrets, filled with a
 random value when empty; SENSITIVE are all keys whose value is secret, generated ones
 included: never passed as plain environment on Swarm (Docker secrets), never in a message.
-Values already in .env are never changed, except an empty generated secret, which is filled;
-keys .env lacks are appended. .env is kept private: mode 600.
+Values already in .env are never changed, except an empty generated secret, which is filled,
+and the DERIVED keys, which the tool writes from other keys whenever it reads .env; keys .env
+lacks are appended. .env is kept private: mode 600.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import stat
 import string
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional
+from urllib.parse import urlsplit
 
 from . import services
 from .errors import StackError
@@ -48,6 +50,48 @@ SENSITIVE = (
     "DATABASE_URL",
 )
 _ALPHABET = string.ascii_letters + string.digits
+
+
+# Sentry's DSNs: the backend's, and the frontend's, which is built into the bundle; empty: off.
+DSNS = ("SENTRY_DSN", "VITE_SENTRY_DSN")
+
+
+def dsn_origin(key: str, dsn: str) -> str:
+    """The origin a Sentry DSN sends to (scheme://host[:port]); '' for an empty one; an error
+    naming the key and the form for a DSN the Sentry SDKs would refuse."""
+    if not dsn:
+        return ""
+    try:
+        parts = urlsplit(dsn)
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        parts = None
+    last = parts.path.rsplit("/", 1)[-1] if parts else ""
+    if not (
+        parts
+        and parts.scheme in ("http", "https")
+        and re.fullmatch(r"\w+", parts.username or "", re.ASCII)  # as the browser SDK wants
+        and parts.hostname
+        and last.isdigit()
+        and last.isascii()
+    ):
+        raise StackError(
+            f"{key} is not a Sentry DSN: give the one Sentry shows (its project's Client Keys), "
+            "https://PUBLIC_KEY@HOST/PROJECT_ID, or leave it empty for no Sentry"
+        )
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[1]}"
+
+
+def derived(values: dict[str, str]) -> dict[str, str]:
+    """The keys the tool writes from others (DERIVED), each with its value; an error when a
+    value they come from is malformed (every DSN is checked)."""
+    origins = {key: dsn_origin(key, values.get(key, "")) for key in DSNS}
+    # The CSP's connect-src (Caddy; empty: 'self'): the site, and where the bundle reports.
+    sentry = origins["VITE_SENTRY_DSN"]
+    return {"CSP_CONNECT_SRC": f"'self' {sentry}" if sentry else ""}
+
+
+DERIVED = tuple(derived({}))
 
 
 def is_sensitive(key: str) -> bool:
@@ -376,6 +420,24 @@ def _write(path: Path, text: str, create: bool = False) -> None:
         raise _io_error(path, error, "write") from None
 
 
+def keep_derived(app_dir: Path, text: str | None = None) -> list[str]:
+    """Write the DERIVED keys of the app's .env (its `text`, when read already) from the keys
+    they come from, where they differ (appended where missing); return what to tell the user."""
+    env = Path(app_dir) / ENV
+    text = read_text(env) if text is None else text
+    present = parse_file(text, env)
+    changed = {k: v for k, v in derived(present).items() if present.get(k, "") != v}
+    if not changed:
+        return []
+    missing = [k for k in changed if k not in present]
+    new = with_values(text, changed, env)
+    if missing:
+        new += "\n" if new and not new.endswith("\n") else ""
+        new += "".join(f"{assignment(k, changed[k])}\n" for k in missing)
+    _write(env, new)
+    return [f"Wrote {' '.join(f'{k}={v}' for k, v in changed.items())} into {env} (derived)"]
+
+
 def sync(app_dir: Path) -> list[str]:
     """Create or complete the app's .env; return what to tell the user."""
     app = Path(app_dir)
@@ -385,6 +447,7 @@ def sync(app_dir: Path) -> list[str]:
     creating = not env.exists()
     text = "" if creating else read_text(env)
     present = {} if creating else parse_file(text, env)
+    derived(present)  # a malformed DSN is refused before anything is written
     example_text = read_text(example)
     starts = {}
     for statement in _statements_of(example_text, example):
@@ -423,7 +486,8 @@ def sync(app_dir: Path) -> list[str]:
     empty = {k: fresh_secret(k) for k in GENERATED if present.get(k) == "" and k not in added}
     said = []
     if creating:
-        _write(env, "".join(f"{line}\n" for line in output), create=True)
+        text = "".join(f"{line}\n" for line in output)
+        _write(env, text, create=True)
         said.append(f"Created {env} (mode 600) with {len(added)} keys.")
     elif added or empty:
         new = with_values(text, empty, env) if empty else text
@@ -432,9 +496,11 @@ def sync(app_dir: Path) -> list[str]:
             new += "".join(f"{line}\n" for line in output)
             said.append(f"Added to {env}: {' '.join(added)}")
         _write(env, new)
+        text = new
     generated += list(empty)
     if generated:
         said.append(f"Generated random values for: {' '.join(generated)}")
+    said += keep_derived(app, text)
     mode = stat.S_IMODE(env.stat().st_mode)
     if mode != 0o600:
         try:

@@ -6,7 +6,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
-from stacktool import cli, docker, install
+from stacktool import cli, docker, dotenv, install
 from stacktool.deployment import Deployment
 from stacktool.errors import StackError
 
@@ -108,6 +108,29 @@ class EnvGetTest(unittest.TestCase):
             args = ["env", str(self.app), "--get", "POSTGRES_PASSWORD", "--secret"]
             self.assertEqual(cli.main(args), 0)
         self.assertEqual(output.getvalue(), "hunter2\n")
+
+    def test_the_csp_origin_is_written_from_the_dsn_and_only_the_value_printed(self):
+        (self.app / ".env").write_text("DOMAIN=localhost\nVITE_SENTRY_DSN=http://k@127.0.0.1:9/1\n")
+        (self.app / ".env.example").write_text("DOMAIN=localhost\n")
+        said = io.StringIO()
+        with redirect_stderr(said):
+            self.assertEqual(self.get("DOMAIN"), "localhost\n")
+        self.assertIn("CSP_CONNECT_SRC='self' http://127.0.0.1:9", said.getvalue())
+        values = dotenv.read_env(self.app)
+        self.assertEqual(values["CSP_CONNECT_SRC"], "'self' http://127.0.0.1:9")
+
+    def test_a_malformed_dsn_is_refused_before_anything_is_written(self):
+        text = "DOMAIN=localhost\nVITE_SENTRY_DSN=https://sentry.example.com/1\n"
+        (self.app / ".env").write_text(text)
+        (self.app / ".env.example").write_text("DOMAIN=localhost\nNEW_KEY=1\n")
+        for command in (["env", str(self.app)], ["env", str(self.app), "--get", "DOMAIN"]):
+            said, output = io.StringIO(), io.StringIO()
+            with redirect_stdout(output), redirect_stderr(said):
+                self.assertEqual(cli.main(command), 1)
+            self.assertEqual(output.getvalue(), "")
+            self.assertEqual(said.getvalue().count("\n"), 1)  # one error line, no traceback
+            self.assertIn("error: VITE_SENTRY_DSN is not a Sentry DSN", said.getvalue())
+        self.assertEqual((self.app / ".env").read_text(), text)
 
     def test_without_an_env_it_prints_an_empty_line_and_writes_none(self):
         (self.app / ".env.example").write_text("DB_DEV_PORT=5432\n")

@@ -218,3 +218,72 @@ class SensitiveTest(unittest.TestCase):
         self.assertEqual(dotenv.fresh_secret("EMAIL_HOST_PASSWORD"), "")
         self.assertEqual(dotenv.fresh_secret("SENTRY_DSN"), "")
         self.assertEqual(len(dotenv.fresh_secret("DJANGO_SECRET_KEY")), 64)
+
+
+class SentryTest(unittest.TestCase):
+    """The DSNs are checked whenever .env is read; the CSP's Sentry origin is derived from the
+    frontend's DSN, never typed."""
+
+    def setUp(self):
+        self.app = Path(tempfile.mkdtemp(prefix="sentry test "))
+        (self.app / ".env.example").write_text("SENTRY_DSN=\nVITE_SENTRY_DSN=\nCSP_CONNECT_SRC=\n")
+
+    def test_the_origin_a_dsn_sends_to(self):
+        cases = {
+            "https://abc123@o42.ingest.sentry.io/7": "https://o42.ingest.sentry.io",
+            "http://key@127.0.0.1:9000/1": "http://127.0.0.1:9000",
+            "https://key:secret@sentry.example.com/sub/path/12": "https://sentry.example.com",
+            "": "",
+        }
+        for dsn, origin in cases.items():
+            with self.subTest(dsn):
+                self.assertEqual(dotenv.dsn_origin("VITE_SENTRY_DSN", dsn), origin)
+
+    def test_a_malformed_dsn_is_refused_naming_the_key_and_the_form(self):
+        for dsn in ("sentry", "https://o42.ingest.sentry.io/7", "ftp://k@host/7",
+                    "https://k@host/", "https://k@host/project", "https://k@host:port/7",
+                    "https://k@/7", "https://public-key@host/7"):  # fmt: skip
+            with self.subTest(dsn), self.assertRaises(StackError) as raised:
+                dotenv.derived({"SENTRY_DSN": dsn})
+            self.assertIn("SENTRY_DSN is not a Sentry DSN", str(raised.exception))
+            self.assertIn("https://PUBLIC_KEY@HOST/PROJECT_ID", str(raised.exception))
+            self.assertIn("leave it empty", str(raised.exception))
+
+    def test_the_csp_origin_follows_the_frontends_dsn_and_nothing_else(self):
+        env = self.app / ".env"
+        env.write_text("DOMAIN=localhost\nSENTRY_DSN=https://k@backend.example.com/1\n")
+        self.assertEqual(dotenv.keep_derived(self.app), [])  # no frontend DSN: nothing to write
+        self.assertNotIn("CSP_CONNECT_SRC", env.read_text())
+
+        env.write_text(env.read_text() + "VITE_SENTRY_DSN=https://k@o1.ingest.sentry.io/2\n")
+        said = dotenv.keep_derived(self.app)
+        self.assertEqual(len(said), 1)
+        self.assertIn("CSP_CONNECT_SRC='self' https://o1.ingest.sentry.io", said[0])
+        values = dotenv.read_env(self.app)
+        self.assertEqual(values["CSP_CONNECT_SRC"], "'self' https://o1.ingest.sentry.io")
+        self.assertEqual(dotenv.keep_derived(self.app), [])  # a second run changes nothing
+
+        dsn = "https://k@sentry.example.org:8443/3"
+        env.write_text(env.read_text().replace("https://k@o1.ingest.sentry.io/2", dsn))
+        dotenv.keep_derived(self.app)
+        values = dotenv.read_env(self.app)
+        self.assertEqual(values["CSP_CONNECT_SRC"], "'self' https://sentry.example.org:8443")
+        self.assertEqual(env.read_text().count("CSP_CONNECT_SRC"), 1)  # replaced, in place
+
+        env.write_text(env.read_text().replace(f"VITE_SENTRY_DSN={dsn}", "VITE_SENTRY_DSN="))
+        dotenv.keep_derived(self.app)
+        self.assertEqual(dotenv.read_env(self.app)["CSP_CONNECT_SRC"], "")  # off: 'self' only
+
+    def test_sync_writes_the_origin_and_refuses_a_malformed_dsn_before_writing(self):
+        env = self.app / ".env"
+        env.write_text("VITE_SENTRY_DSN=http://k@127.0.0.1:9000/1\n")
+        dotenv.sync(self.app)
+        values = dotenv.read_env(self.app)
+        self.assertEqual(values["CSP_CONNECT_SRC"], "'self' http://127.0.0.1:9000")
+        self.assertEqual(values["SENTRY_DSN"], "")
+        bad = "VITE_SENTRY_DSN=127.0.0.1:9000\n"
+        env.write_text(bad)
+        with self.assertRaises(StackError) as raised:
+            dotenv.sync(self.app)
+        self.assertIn("VITE_SENTRY_DSN is not a Sentry DSN", str(raised.exception))
+        self.assertEqual(env.read_text(), bad)
