@@ -70,13 +70,15 @@ case "${1:-web}" in
     worker)
         package=$(django_package)
         PYTHONPATH=$(python "$stack_dir/releases.py" current)
-        export PYTHONPATH
+        SENTRY_RELEASE=$(python "$stack_dir/releases.py" commit)
+        export PYTHONPATH SENTRY_RELEASE
         exec celery -A "$package" worker --loglevel=INFO
         ;;
     beat)
         package=$(django_package)
         PYTHONPATH=$(python "$stack_dir/releases.py" current)
-        export PYTHONPATH
+        SENTRY_RELEASE=$(python "$stack_dir/releases.py" commit)
+        export PYTHONPATH SENTRY_RELEASE
         exec celery -A "$package" beat --loglevel=INFO --schedule=/tmp/celerybeat-schedule
         ;;
     *)

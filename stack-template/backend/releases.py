@@ -2,7 +2,8 @@
 
 The store is $DATA_ROOT/<deployment>/releases on the host, /srv/releases here: one folder per
 release (`<UTC time>-<digest>`: the code in `app/`, the digest of the checkout it was copied
-from, the frontend bundle served with it), and `current`, a link to the release that serves.
+from and the app's commit it was at, the frontend bundle served with it), and `current`, a link
+to the release that serves.
 A release is made only of code that can serve: its WSGI application imports, `check --deploy`
 finds no error, and no migration is left to apply (a deploy applies them first). So a crash,
 a restart or a reboot serves `current`, whatever the checkout holds.
@@ -11,8 +12,11 @@ a restart or a reboot serves `current`, whatever the checkout holds.
     releases.py serve     at the backend's start: switch to the checkout's code if it can serve
     releases.py rollback  switch to the release before the current one
     releases.py current   print the path of the code that serves
+    releases.py commit    print the app's commit of the code that serves (Sentry's release)
+    releases.py head      print the app's commit the checkout is at
 
-Without a store (a Swarm release image: its code is built in at /app) the code in /app serves.
+Without a store (a Swarm release image: its code is built in at /app) the code in /app serves,
+and SENTRY_RELEASE of the image names its commit.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CHECKOUT = Path("/app")  # the app's backend, mounted read-only
+GIT = Path("/srv/git")  # the app's .git, mounted read-only: which commit the checkout is at
 STORE = Path("/srv/releases")
 CURRENT = STORE / "current"
 STARTED = STORE / "started"
@@ -79,6 +85,37 @@ def digest(folder: Path) -> str:
     return total.hexdigest()
 
 
+def head_commit(git: Path = GIT) -> str:
+    """The commit the app's checkout is at, read from its .git as git reads it (HEAD, then the
+    branch's ref, loose or packed); '' when there is none (no .git, or a worktree's file)."""
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[len("ref: ") :]
+            loose = git / ref
+            if loose.is_file():
+                head = loose.read_text().strip()
+            else:
+                packed = (git / "packed-refs").read_text().splitlines()
+                head = next((line.split()[0] for line in packed if line.endswith(f" {ref}")), "")
+    except OSError:
+        return ""
+    return head if re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head) else ""
+
+
+def commit_of(release: Path) -> str:
+    """The app's commit a release was made from ('' if unknown)."""
+    record = release / "commit"
+    return record.read_text().strip() if record.is_file() else ""
+
+
+def serving_commit() -> str:
+    """The app's commit of the code that serves: the current release's, or without a store
+    the one the image names (SENTRY_RELEASE)."""
+    serving = current()
+    return commit_of(serving) if serving else os.environ.get("SENTRY_RELEASE", "")
+
+
 def releases() -> list[Path]:
     """The complete releases, oldest first."""
     if not STORE.is_dir():
@@ -105,8 +142,8 @@ def lock() -> Iterator[None]:
         yield
 
 
-def copy_checkout(checkout_digest: str) -> Path:
-    """A new release folder (hidden until complete) with a copy of the checkout."""
+def copy_checkout(checkout_digest: str, commit: str) -> Path:
+    """A new release folder (hidden until complete) with a copy of the checkout at `commit`."""
     name = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{checkout_digest[:8]}"
     folder = STORE / f".{name}"
     shutil.rmtree(folder, ignore_errors=True)
@@ -115,6 +152,7 @@ def copy_checkout(checkout_digest: str) -> Path:
         CHECKOUT, folder / "app", symlinks=True, ignore=shutil.ignore_patterns(*SKIP, "*.pyc")
     )
     (folder / "digest").write_text(checkout_digest + "\n")
+    (folder / "commit").write_text(commit + "\n")
     return folder
 
 
@@ -196,21 +234,25 @@ def serve() -> int:
     with lock():
         checkout = digest(CHECKOUT)
         try:
-            choose(checkout)
+            choose(checkout, head_commit())
         finally:
             started(checkout)
         return 0
 
 
-def choose(checkout: str) -> None:
-    """Switch to the checkout's code if it has no release yet and can serve."""
+def choose(checkout: str, commit: str) -> None:
+    """Switch to the checkout's code (at `commit`) if it has no release yet and can serve."""
     serving = current()
-    known = {(r / "digest").read_text().strip() for r in releases() if (r / "digest").is_file()}
-    if serving and checkout in known:
+    known = {
+        ((r / "digest").read_text().strip(), commit_of(r))
+        for r in releases()
+        if (r / "digest").is_file()
+    }
+    if serving and (checkout, commit) in known:
         # The checkout's code has a release: the current one, or one rolled back from.
         say(f"serving release {serving.name}")
         return
-    folder = copy_checkout(checkout)
+    folder = copy_checkout(checkout, commit)
     try:
         left = pending(folder)
         if not left or serving is None:
@@ -270,7 +312,7 @@ def deploy() -> int:
             say(f"release {serving.name} serves; new migrations wait for `make deploy`")
             return 0
         before = f"release {serving.name} keeps serving" if serving else "nothing served yet"
-        folder = copy_checkout(digest(CHECKOUT))
+        folder = copy_checkout(digest(CHECKOUT), head_commit())
         try:
             left = pending(folder)
             if django(folder, MANAGE, "migrate", "--noinput").returncode != 0:
@@ -321,6 +363,9 @@ def main(argv: list[str]) -> int:
     if command == "current":
         serving = current()
         print(serving / "app" if serving else CHECKOUT)
+        return 0
+    if command in ("commit", "head"):
+        print(serving_commit() if command == "commit" else head_commit())
         return 0
     if command in ("serve", "deploy", "rollback"):
         return {"serve": serve, "deploy": deploy, "rollback": rollback}[command]()

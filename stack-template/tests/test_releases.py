@@ -195,3 +195,39 @@ class ReleasesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HeadCommitTest(unittest.TestCase):
+    """The commit of the app's checkout, read from its .git (mounted) without git."""
+
+    def setUp(self):
+        self.repo = Path(tempfile.mkdtemp(prefix="head commit "))
+
+    def git(self, *args):
+        return subprocess.run(["git", "-C", str(self.repo), *args], check=True, text=True,
+                              capture_output=True).stdout.strip()  # fmt: skip
+
+    def head(self):
+        return releases.head_commit(self.repo / ".git")
+
+    def test_the_commit_of_a_branch_loose_packed_or_detached(self):
+        self.git("init", "--quiet", "--initial-branch=main")
+        for message in ("one", "two"):
+            self.git("-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "--quiet",
+                     "--allow-empty", "--message", message)  # fmt: skip
+            self.assertEqual(
+                releases.head_commit(self.repo / ".git"), self.git("rev-parse", "HEAD")
+            )
+        self.git("pack-refs", "--all")
+        self.assertFalse((self.repo / ".git/refs/heads/main").exists())
+        self.assertEqual(self.head(), self.git("rev-parse", "HEAD"))
+        self.git("checkout", "--quiet", "--detach", "HEAD~1")
+        self.assertEqual(self.head(), self.git("rev-parse", "HEAD"))
+
+    def test_no_commit_no_git_or_a_worktrees_file_is_none(self):
+        self.assertEqual(releases.head_commit(self.repo / ".git"), "")
+        self.git("init", "--quiet")
+        self.assertEqual(releases.head_commit(self.repo / ".git"), "")  # no commit yet
+        (self.repo / "worktree").mkdir()
+        (self.repo / "worktree/.git").write_text("gitdir: /elsewhere/.git/worktrees/w\n")
+        self.assertEqual(releases.head_commit(self.repo / "worktree/.git"), "")
