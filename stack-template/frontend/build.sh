@@ -4,6 +4,7 @@
 #   build.sh             the container's start: serve the sources' bundle when nothing serves,
 #                        then follow the backend's starts (below) until stopped
 #   build.sh build       build the sources beside the bundle that serves; print its name
+#                        (VITE_SENTRY_RELEASE: the app's commit, when Sentry is on)
 #   build.sh serve NAME  serve bundle NAME (./stack deploy and ./stack rollback)
 set -eu
 
@@ -17,11 +18,24 @@ www=/srv/www
 started=/srv/releases/started
 head_start=30
 
-# The digest of everything the bundle is built from: the app's sources and the image's files.
+# The digest of everything the bundle is built from: the app's sources, the image's files and,
+# when Sentry is on, what the bundle reports with (VITE_SENTRY_DSN, VITE_SENTRY_RELEASE).
 sources() {
-    find src index.html public package.json package-lock.json package-app.json \
-        package-app.lock.json vite.config.ts tsconfig*.json -type f -print0 2>/dev/null \
-        | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+    {
+        find src index.html public package.json package-lock.json package-app.json \
+            package-app.lock.json vite.config.ts tsconfig*.json -type f -print0 2>/dev/null \
+            | sort -z | xargs -0 sha256sum
+        if [ -n "${VITE_SENTRY_DSN:-}" ]; then
+            printf 'sentry %s %s\n' "$VITE_SENTRY_DSN" "${VITE_SENTRY_RELEASE:-}"
+        fi
+    } | sha256sum | cut -c1-16
+}
+
+# The bundle reports to Sentry as the app's commit of the backend's release $1 (its
+# releases.py records it there).
+release_of() {
+    VITE_SENTRY_RELEASE=$(cat "/srv/releases/$1/commit" 2>/dev/null || true)
+    export VITE_SENTRY_RELEASE
 }
 
 build() {
@@ -59,7 +73,10 @@ serving() {
 follow() {
     if [ "$2" != checkout ]; then
         echo "The backend keeps release $3, not the checkout's code: bundle $(serving) keeps serving beside it"
-    elif ! name=$(build); then
+        return
+    fi
+    release_of "$3"
+    if ! name=$(build); then
         echo "The frontend does not build (the output above): bundle $(serving) keeps serving"
     elif [ "$name" != "$(serving)" ]; then
         serve "$name"
@@ -72,6 +89,7 @@ case "${1:-start}" in
     start)
         since=$(($(date +%s) - head_start))
         if [ ! -e "$www/current" ]; then
+            release_of current
             name=$(build)
             serve "$name"
         fi

@@ -74,7 +74,10 @@ def deploy(deployment: Deployment) -> list[str]:
     start = time.monotonic()
 
     print("Building the frontend beside the bundle that serves", flush=True)
-    build = site.one_off("frontend", "build.sh", "build")
+    # The app's commit, read where the release that follows reads it (the backend's releases.py,
+    # from the app's .git): with Sentry on, the bundle reports as that release.
+    commit = site.exec("backend", "python", "/opt/stack/releases.py", "head").strip()
+    build = site.one_off("frontend", "build.sh", "build", env={"VITE_SENTRY_RELEASE": commit})
     if build.returncode != 0:
         raise StackError(
             "the frontend build failed; the site still serves the previous release. Its "
