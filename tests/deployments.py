@@ -287,12 +287,19 @@ def follow_on_the_server(stack: Path, app: Path, app_repo: Path, edit_env) -> No
 
 @contextlib.contextmanager
 def deployment_of(
-    template: Path, base: Path, name: str, slug: str = "igny8", app_packages=True, **answers
+    template: Path,
+    base: Path,
+    name: str,
+    slug: str = "igny8",
+    app_packages=True,
+    env: dict[str, str] | None = None,
+    **answers,
 ) -> Iterator[Deployment]:
     """A pair generated on a developer's machine (`base`/dev, answers `answers`), then on the
     server: the stack cloned and the app deployed as the stack's README says, in the seed's
     layout (`root`/stack/<stack>, `root`/app/<app>, DATA_ROOT `root`; `root` is `base`/data root,
-    /data on a real server); up and healthy; taken down, volumes included, afterwards."""
+    /data on a real server), `env` set in .env where the README edits it; up and healthy;
+    taken down, volumes included, afterwards."""
     start = time.monotonic()
     standins = ensure_standins()
     record_timing("stand-in images (ensure)", time.monotonic() - start)
@@ -311,6 +318,7 @@ def deployment_of(
     def edit_env(dotenv: Path) -> None:
         nonlocal url
         url = listen_on_free_ports(dotenv.parent, unique_project(slug))
+        set_env(dotenv, **(env or {}))
 
     start = time.monotonic()
     follow_on_the_server(stack, app, dev_app, edit_env)
