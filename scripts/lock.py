@@ -34,10 +34,10 @@ VARIANTS = {
 def lock_variant(use_celery: bool, scratch: Path) -> Path:
     backend = scratch / "backend"
     backend.mkdir(parents=True)
-    source = (BACKEND / "requirements.txt.jinja").read_text()
-    rendered = jinja2.Template(source, keep_trailing_newline=True).render(use_celery=use_celery)
-    (backend / "requirements.txt").write_text(rendered)
-    (backend / "requirements-dev.txt").write_text((BACKEND / "requirements-dev.txt").read_text())
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        source = (BACKEND / f"{name}.jinja").read_text()
+        rendered = jinja2.Template(source, keep_trailing_newline=True).render(use_celery=use_celery)
+        (backend / name).write_text(rendered)
     for line in lock.lock_stack(scratch, PYTHON):
         print(line)
     target = BACKEND / VARIANTS[use_celery]

@@ -44,9 +44,10 @@ def pair(template, tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.parametrize("use_celery", [False, True], ids=["base", "celery"])
 def test_each_stack_lock_pins_and_hashes_every_package_of_its_requirements(use_celery):
     lock = LOCKS[use_celery].read_text()
-    source = (BACKEND / "requirements.txt.jinja").read_text()
-    direct = pins(jinja2.Template(source).render(use_celery=use_celery))
-    direct |= pins((BACKEND / "requirements-dev.txt").read_text())
+    direct = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        source = (BACKEND / f"{name}.jinja").read_text()
+        direct |= pins(jinja2.Template(source).render(use_celery=use_celery))
     locked = pins(lock)
     assert {name: locked.get(name) for name in direct} == direct
     # Transitive ones too (Django's asgiref and sqlparse were unpinned before the locks).
