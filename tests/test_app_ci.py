@@ -19,6 +19,7 @@ from deployments import CHROMIUM, set_env, unique_project
 from helpers import (
     ENV,
     TEMPLATE_VERSION,
+    edit,
     ensure_standins,
     free_port,
     python_for,
@@ -154,6 +155,20 @@ def test_app_ci_fails_on_a_schema_change_without_its_client(generate, postgres, 
 
     failed = run_steps(generate().app, tmp_path / "runner", "frontend", postgres, pinned_notes)
     assert failed.startswith('test -z "$(git status --porcelain -- src/api/generated)"')
+
+
+def test_app_ci_fails_on_a_type_error_the_tests_miss(generate, postgres, tmp_path, capsys):
+    """A note's __str__ (the admin's lists show it, no test calls it) returns a datetime."""
+
+    def break_str(clone: Path) -> None:
+        edit(clone / "backend/notes/models.py", "return self.title", "return self.created_at")
+
+    start = time.monotonic()
+    failed = run_steps(generate().app, tmp_path / "runner", "backend", postgres, break_str)
+    assert failed == "mypy"
+    output = capsys.readouterr().out
+    assert 'notes/models.py:18: error: Incompatible return value type (got "datetime"' in output
+    record_timing("[app CI] backend job failing at mypy", time.monotonic() - start)
 
 
 def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, tmp_path):

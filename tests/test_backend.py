@@ -1,5 +1,6 @@
 """The generated backend: installs from the stack's lock (hashes required), passes `check --deploy`,
-has its migrations, and its own test suite passes against real PostgreSQL (and Redis)."""
+has its migrations, its own test suite passes against real PostgreSQL (and Redis), and mypy
+finds no error in strict mode."""
 
 from __future__ import annotations
 
@@ -66,6 +67,12 @@ def test_backend_test_suite_passes_against_postgresql(backend):
     folder, python, env = backend
     result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder, env=env)
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_backend_passes_mypy_in_strict_mode(backend):
+    folder, python, env = backend
+    result = run(python, "-m", "mypy", cwd=folder, env=env)
+    assert result.stdout.startswith("Success: no issues found")
 
 
 class Inbox:

@@ -1,6 +1,6 @@
 """The app without Docker, as its README says: `make dev-local` (a venv with the stack's
 and the app's requirements, npm ci, runserver and Vite's dev server on this machine) against
-a real PostgreSQL, and `make typecheck`."""
+a real PostgreSQL, and `make typecheck` (mypy in that venv, and tsc)."""
 
 from __future__ import annotations
 
@@ -68,12 +68,24 @@ def test_make_dev_local_serves_the_backend_and_vite_on_this_machine(pair_copy, p
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""
 
 
-def test_make_typecheck_runs_tsc_and_fails_on_a_type_error(pair_copy):
+def test_make_typecheck_runs_mypy_and_tsc_and_fails_on_a_type_error_of_either(pair_copy):
     app, _ = pair_copy
     run("npm", "ci", "--no-audit", "--no-fund", cwd=app / "frontend")
-    run("make", "typecheck", cwd=app)
+    start = time.monotonic()
+    passed = run("make", "typecheck", cwd=app)
+    record_timing("[dev-local] make typecheck, .venv made", time.monotonic() - start)
+    assert "Success: no issues found" in passed.stdout
+    assert (app / ".venv/installed").is_file()
+
     home = app / "frontend/src/pages/Home.tsx"
     edit(home, "state.user)", "state.user.email)")  # the user may be null
     failed = run("make", "typecheck", cwd=app, check=False)
     assert failed.returncode != 0
     assert "Home.tsx" in failed.stdout and "error TS" in failed.stdout
+
+    models = app / "backend/notes/models.py"
+    edit(models, "return self.title", "return self.created_at")
+    failed = run("make", "typecheck", cwd=app, check=False)
+    assert failed.returncode != 0
+    assert "notes/models.py:18: error: Incompatible return value type" in failed.stdout
+    assert "error TS" not in failed.stdout  # mypy stops it before tsc

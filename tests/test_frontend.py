@@ -1,10 +1,11 @@
 """The generated frontend: npm ci, build, test and lint pass in the app, through the links,
-without changing the stack's files; the app's pre-commit config passes."""
+without changing the stack's files; the app's pre-commit config passes (its mypy hook too)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -64,4 +65,6 @@ def test_app_make_lint_passes(frontend):
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     result = run("make", "lint", cwd=app, env={"PATH": path})
     assert "pre-commit run --all-files" in result.stdout
+    # mypy too, in the .venv that its first run makes (git-ignored).
+    assert re.search(r"^mypy\.+Passed$", result.stdout, re.M), result.stdout
     assert run("git", "status", "--porcelain", cwd=app).stdout == ""

@@ -1,3 +1,5 @@
+from typing import Any
+
 from allauth.account.adapter import get_adapter
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
@@ -7,7 +9,7 @@ class RateLimitedAdminLoginForm(AdminAuthenticationForm):
     """The admin's login, its failures counted with the React app's sign-ins: allauth's
     "login_failed" limit, per client address and per login tried."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is not None and password:

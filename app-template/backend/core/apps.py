@@ -4,7 +4,7 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.contrib import admin
 
         from .admin_login import RateLimitedAdminLoginForm

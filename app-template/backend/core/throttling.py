@@ -1,10 +1,16 @@
 import math
 import time
+from typing import TYPE_CHECKING
 
 from allauth.core.internal import ratelimit
+from allauth.core.internal.ratelimit import Rate
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # (rest_framework.views imports this module: DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.views import APIView
 
 # The time a window is counted by (a test sets it).
 clock = time.time
@@ -22,8 +28,8 @@ class RateLimit(BaseThrottle):
     sign-ins a minute, not for every API call. A client may burst up to twice a rate across a
     window's edge, as with any fixed window."""
 
-    def allow_request(self, request, view):
-        self.retry_after = None
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        self.retry_after: float | None = None
         for action in ("api", "api_user"):
             for rate in ratelimit.get_rates(app="allauth.account", action=action):
                 source = self.source(request, rate)
@@ -38,21 +44,22 @@ class RateLimit(BaseThrottle):
                     return False
         return True
 
-    def wait(self):
+    def wait(self) -> float | None:
         return self.retry_after
 
     @staticmethod
-    def source(request, rate):
+    def source(request: Request, rate: Rate) -> str | None:
         """Whom a rate counts: the client's address, or the signed-in account (None when
         signed out)."""
         if rate.per == "ip":
-            return ratelimit.get_ip(request)
+            address: str = ratelimit.get_ip(request)
+            return address
         if rate.per == "user":
             return str(request.user.pk) if request.user.is_authenticated else None
         raise ImproperlyConfigured(f"API rate {rate}: per ip or per user only")
 
 
-def hit(key, seconds):
+def hit(key: str, seconds: float) -> int:
     """One more request in the counter `key` (made for `seconds` if new): the count so far.
     Redis increments in place; the database cache reads and writes (two workers' hits at the
     same moment may count once), and keeps the counter its TIMEOUT after the last hit."""

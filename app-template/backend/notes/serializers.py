@@ -3,7 +3,7 @@ from rest_framework import serializers
 from .models import Note
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(serializers.ModelSerializer[Note]):
     class Meta:
         model = Note
         fields = ["id", "title", "body", "created_at"]

@@ -5,20 +5,20 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from .models import User
 
 
-class UserCreationForm(AdminUserCreationForm):
+class UserCreationForm(AdminUserCreationForm[User]):
     class Meta:
         model = User
         fields = ["email"]
 
 
-class UserForm(UserChangeForm):
+class UserForm(UserChangeForm[User]):
     class Meta:
         model = User
         fields = "__all__"
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     form = UserForm
     add_form = UserCreationForm
     ordering = ["email"]

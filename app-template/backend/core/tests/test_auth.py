@@ -2,43 +2,53 @@
 API (the browser client: session cookie, CSRF), as the React app uses them."""
 
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
 AUTH = "/api/auth/browser/v1"
 PASSWORD = "a long enough passphrase"
+ORIGIN: dict[str, Any] = {"HTTP_ORIGIN": "https://testserver", "SERVER_PORT": "443"}
+
+
+class Browser(APIClient):
+    """A client that sends the CSRF token of its session, as the React app does."""
+
+    def call(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
+        """The answer to a JSON request: browser.call("post", path, data)."""
+        token = self.cookies["csrftoken"].value if "csrftoken" in self.cookies else ""
+        send = getattr(self, method)
+        return send(path, data, format="json", HTTP_X_CSRFTOKEN=token, **ORIGIN)
 
 
 @pytest.fixture
-def browser():
-    """A client that sends the CSRF token of its session, as the React app does."""
-    client = APIClient(enforce_csrf_checks=True, headers={"X-Forwarded-Proto": "https"})
-    origin = {"HTTP_ORIGIN": "https://testserver", "SERVER_PORT": "443"}
-
-    def call(method, path, data=None):
-        token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
-        return getattr(client, method)(path, data, format="json", HTTP_X_CSRFTOKEN=token, **origin)
-
-    client.call = call
-    assert client.get("/api/session/", **origin).json() == {"user": None}
+def browser() -> Browser:
+    client = Browser(enforce_csrf_checks=True, headers={"X-Forwarded-Proto": "https"})
+    assert client.get("/api/session/", **ORIGIN).json() == {"user": None}
     return client
 
 
-def link_in(message, path):
+def link_in(message: EmailMessage, path: str) -> str:
     """The link to `path` in the mail's text, and the same in its HTML part."""
+    assert isinstance(message, EmailMultiAlternatives)
     (html, kind) = message.alternatives[0]
-    assert kind == "text/html"
-    (link,) = re.findall(rf"https://testserver{path}\S*", message.body)
+    assert kind == "text/html" and isinstance(html, str)
+    links: list[str] = re.findall(rf"https://testserver{path}\S*", str(message.body))
+    (link,) = links
     assert f'href="{link}"' in html
     return link
 
 
-def test_the_session_says_who_is_signed_in_and_sets_the_csrf_cookie(api_client, make_user):
+def test_the_session_says_who_is_signed_in_and_sets_the_csrf_cookie(
+    api_client: APIClient, make_user: Callable[..., Any]
+) -> None:
     anonymous = api_client.get("/api/session/")
     assert anonymous.status_code == 200 and anonymous.json() == {"user": None}
     assert anonymous.cookies["csrftoken"].value
@@ -50,7 +60,7 @@ def test_the_session_says_who_is_signed_in_and_sets_the_csrf_cookie(api_client, 
     }
 
 
-def test_sign_up_verify_sign_out_and_sign_in(browser):
+def test_sign_up_verify_sign_out_and_sign_in(browser: Browser) -> None:
     signup = browser.call(
         "post", f"{AUTH}/auth/signup", {"email": "Ann@Example.com", "password": PASSWORD}
     )
@@ -83,7 +93,7 @@ def test_sign_up_verify_sign_out_and_sign_in(browser):
     assert browser.call("post", "/api/notes/", {"title": "mine"}).status_code == 201
 
 
-def test_sign_in_before_verifying_sends_the_mail_again(browser):
+def test_sign_in_before_verifying_sends_the_mail_again(browser: Browser) -> None:
     browser.call("post", f"{AUTH}/auth/signup", {"email": "ann@example.com", "password": PASSWORD})
     browser.call("delete", f"{AUTH}/auth/session")
     mail.outbox.clear()
@@ -97,7 +107,7 @@ def test_sign_in_before_verifying_sends_the_mail_again(browser):
     assert browser.get("/api/session/").json() == {"user": None}
 
 
-def test_password_reset_and_change(browser, make_user):
+def test_password_reset_and_change(browser: Browser, make_user: Callable[..., Any]) -> None:
     make_user("ann@example.com")
 
     requested = browser.call("post", f"{AUTH}/auth/password/request", {"email": "ann@example.com"})
@@ -121,7 +131,7 @@ def test_password_reset_and_change(browser, make_user):
     assert changed.status_code == 200, changed.content
 
 
-def test_a_password_reset_for_an_unknown_address_says_so_by_mail_only(browser):
+def test_a_password_reset_for_an_unknown_address_says_so_by_mail_only(browser: Browser) -> None:
     requested = browser.call("post", f"{AUTH}/auth/password/request", {"email": "who@example.com"})
 
     assert requested.status_code == 200
@@ -129,7 +139,9 @@ def test_a_password_reset_for_an_unknown_address_says_so_by_mail_only(browser):
     link_in(message, "/account/signup")
 
 
-def test_unsafe_requests_without_the_csrf_token_are_refused(make_user):
+def test_unsafe_requests_without_the_csrf_token_are_refused(
+    make_user: Callable[..., Any],
+) -> None:
     client = APIClient(enforce_csrf_checks=True, headers={"X-Forwarded-Proto": "https"})
     make_user("ann@example.com")
 
@@ -137,8 +149,7 @@ def test_unsafe_requests_without_the_csrf_token_are_refused(make_user):
         f"{AUTH}/auth/login",
         {"email": "ann@example.com", "password": PASSWORD},
         format="json",
-        HTTP_ORIGIN="https://testserver",
-        SERVER_PORT="443",
+        **ORIGIN,
     )
 
     assert response.status_code == 403
