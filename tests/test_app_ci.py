@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -171,6 +172,24 @@ def test_app_ci_fails_on_a_type_error_the_tests_miss(generate, postgres, tmp_pat
     record_timing("[app CI] backend job failing at mypy", time.monotonic() - start)
 
 
+def test_app_ci_fails_when_the_tests_cover_under_90_percent(generate, postgres, tmp_path, capsys):
+    """The core app's tests deleted: every test left passes, but they run too little of the
+    code."""
+    start = time.monotonic()
+    failed = run_steps(
+        generate().app,
+        tmp_path / "runner",
+        "backend",
+        postgres,
+        lambda clone: shutil.rmtree(clone / "backend/core/tests"),
+    )
+    assert failed == "pytest --cov"
+    output = capsys.readouterr().out
+    assert " passed" in output and " failed" not in output
+    assert "FAIL Required test coverage of 90.0% not reached" in output
+    record_timing("[app CI] backend job failing at coverage", time.monotonic() - start)
+
+
 def test_ci_clones_the_stack_at_the_template_version_the_app_records(pair_copy, tmp_path):
     """The stack's default branch moved on to a newer template version (its update came
     first); the app's CI still gets the stack as it was at the app's version."""
@@ -228,6 +247,21 @@ def test_ci_workflows_get_a_read_only_token_keep_no_credentials_and_pin_actions(
         assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
         dependabot = yaml.safe_load((repo / ".github/dependabot.yml").read_text())
         assert "github-actions" in {update["package-ecosystem"] for update in dependabot["updates"]}
+
+
+def test_gitlab_ci_backend_job_runs_the_checks_of_the_github_one(generate):
+    """GitLab's job is only validated here, not run: the same checks, in the same order."""
+    checks = [
+        "ruff check .",
+        "ruff format --check .",
+        "mypy",
+        "python manage.py makemigrations --check --dry-run",
+        "pytest --cov",
+    ]
+    github = yaml.safe_load((generate().app / WORKFLOW).read_text())["jobs"]["backend"]
+    gitlab = yaml.safe_load((generate(ci_provider="gitlab").app / ".gitlab-ci.yml").read_text())
+    assert [step["run"] for step in github["steps"] if step.get("run") in checks] == checks
+    assert [line for line in gitlab["backend"]["script"] if line in checks] == checks
 
 
 def test_gitlab_ci_images_get_pinned_to_a_digest_by_renovate(generate):

@@ -1,11 +1,12 @@
 """The generated backend: installs from the stack's lock (hashes required), passes `check --deploy`,
-has its migrations, its own test suite passes against real PostgreSQL (and Redis), and mypy
-finds no error in strict mode."""
+has its migrations, its own test suite passes against real PostgreSQL (and Redis) and covers
+90 % of its code, and mypy finds no error in strict mode."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import re
 
 import pytest
 from helpers import answers_of, free_port, python_for, read_env, rows_choosing, run
@@ -63,10 +64,14 @@ def test_migrate_runs_against_postgresql(backend):
     run(python, "manage.py", "migrate", "--noinput", cwd=folder, env=env)
 
 
-def test_backend_test_suite_passes_against_postgresql(backend):
+def test_backend_test_suite_passes_against_postgresql_and_covers_90_percent(backend):
     folder, python, env = backend
-    result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder, env=env)
+    result = run(
+        python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cov", cwd=folder, env=env
+    )
     assert " passed" in result.stdout and "failed" not in result.stdout
+    assert "Required test coverage of 90.0% reached" in result.stdout
+    print(re.search(r"^TOTAL .*", result.stdout, re.M).group())
 
 
 def test_backend_passes_mypy_in_strict_mode(backend):

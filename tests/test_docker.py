@@ -244,7 +244,8 @@ def test_images_carry_the_app_packages(deployment):
 
 
 def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):
-    """The app README's `make migrate` and `make test` (npm ci in frontend/ first)."""
+    """The app README's `make migrate` and `make test` (npm ci in frontend/ first): the
+    backend's tests with their coverage (its data in the container's /tmp: /app is read-only)."""
     migrate = run("make", "migrate", cwd=deployment.app)
     assert "No migrations to apply." in migrate.stdout
     run("npm", "ci", "--no-audit", "--no-fund", cwd=deployment.app / "frontend")
@@ -252,6 +253,7 @@ def test_app_make_test_runs_the_backend_tests_in_the_container(deployment):
     output = plain(result.stdout)
     backend, frontend = output.split("vitest run", 1)
     assert re.search(r"\d+ passed", backend), output
+    assert "Required test coverage of 90.0% reached" in backend, output
     assert re.search(r"Tests +\d+ passed", frontend), output
 
 
