@@ -5,6 +5,8 @@ the frontend's client (make api-client) is generated for both."""
 
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from allauth.headless.spec.internal.schema import get_schema
 
@@ -15,7 +17,9 @@ REF = "#/components/"
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
-def with_auth_api(result, generator, request, public):
+def with_auth_api(
+    result: dict[str, Any], generator: object, request: object, public: bool
+) -> dict[str, Any]:
     """drf-spectacular's postprocessing hook: `result` (the app's schema) with allauth's paths
     and the components they use."""
     auth = get_schema()
@@ -56,9 +60,10 @@ def with_auth_api(result, generator, request, public):
     return result
 
 
-def referenced(paths, components):
+def referenced(paths: dict[str, Any], components: dict[str, Any]) -> set[tuple[str, str]]:
     """The (kind, name) of every component `paths` use, directly or through other components."""
-    used, todo = set(), [paths]
+    used: set[tuple[str, str]] = set()
+    todo: list[Any] = [paths]
     while todo:
         for ref in refs(todo.pop()):
             kind, name = ref[len(REF) :].split("/", 1)
@@ -68,7 +73,7 @@ def referenced(paths, components):
     return used
 
 
-def refs(node):
+def refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         if isinstance(node.get("$ref"), str) and node["$ref"].startswith(REF):
             yield node["$ref"]

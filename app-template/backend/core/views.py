@@ -2,7 +2,7 @@ import logging
 import socket
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import connection
@@ -83,5 +83,5 @@ def session(request: Request) -> Response:
     return Response({"user": found})
 
 
-def not_found(request):
+def not_found(request: HttpRequest) -> NoReturn:
     raise Http404

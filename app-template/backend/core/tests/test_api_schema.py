@@ -27,7 +27,9 @@ def test_the_schema_describes_every_endpoint_without_a_warning(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("extension", ["yaml", "json", "html"])
-def test_allauth_does_not_serve_its_schema_of_its_own(extension, api_client):
+def test_allauth_does_not_serve_its_schema_of_its_own(
+    extension: str, api_client: APIClient
+) -> None:
     assert api_client.get(f"/api/auth/openapi.{extension}").status_code == 404
 
 
