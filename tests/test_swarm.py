@@ -250,6 +250,10 @@ def test_release_images_carry_the_committed_app_and_nothing_else(site, registry)
     image = f"{registry}/{SLUG}-backend:{tag}"
     shipped = run("docker", "run", "--rm", "--entrypoint", "cat", image, "/app/core/views.py")
     assert "Not committed" not in shipped.stdout and "def health" in shipped.stdout
+    # Sentry names what it serves by the commit (the settings read SENTRY_RELEASE).
+    assert f"SENTRY_RELEASE={commit}" in docker(
+        "image", "inspect", "-f", "{{json .Config.Env}}", image
+    )
     # Django's static files and the bundle are in the web image.
     web = f"{registry}/{SLUG}-web:{tag}"
     listing = run(

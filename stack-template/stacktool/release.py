@@ -181,6 +181,7 @@ def build(
             "--build-context", f"settings={folder / 'settings'}",
             "--build-arg",
             f"DJANGO_SETTINGS_MODULE={settings.get('DJANGO_SETTINGS_MODULE', '')}",
+            "--build-arg", f"SENTRY_RELEASE={commit}",
         )  # fmt: skip
         # The bundle web serves: the frontend image's `bundle` stage, written to a folder.
         docker.shown(
@@ -188,6 +189,9 @@ def build(
             "build", "--target", "bundle",
             "--build-context", f"app={contexts['frontend']}",
             "--build-context", f"code={tree / 'frontend'}",
+            # Sentry in the bundle when .env names a DSN, reporting as the app's commit.
+            "--build-arg", f"VITE_SENTRY_DSN={env.get('VITE_SENTRY_DSN', '')}",
+            "--build-arg", f"VITE_SENTRY_RELEASE={commit}",
             "--output", f"type=local,dest={folder / 'bundle'}",
             str(stack / images.IMAGES["frontend"].folder),
         )  # fmt: skip
