@@ -135,7 +135,7 @@ def as_postgres(*cmd: str | Path) -> list[str]:
 
 # ---- Checks on generated repos -------------------------------------------------------------
 
-SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", "dist"}
+SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".mypy_cache", "dist"}
 
 
 def tool(name: str) -> str:

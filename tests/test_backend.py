@@ -64,8 +64,9 @@ def test_migrate_runs_against_postgresql(backend):
     run(python, "manage.py", "migrate", "--noinput", cwd=folder, env=env)
 
 
-def test_backend_test_suite_passes_against_postgresql_and_covers_90_percent(backend):
+def test_backend_test_suite_passes_against_postgresql_and_covers_90_percent(backend, tmp_path):
     folder, python, env = backend
+    env = {**env, "COVERAGE_FILE": str(tmp_path / ".coverage")}  # not in the shared app
     result = run(
         python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--cov", cwd=folder, env=env
     )

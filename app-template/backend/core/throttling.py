@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import math
 import time
 from typing import TYPE_CHECKING
@@ -9,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-if TYPE_CHECKING:  # (rest_framework.views imports this module: DEFAULT_THROTTLE_CLASSES)
+if TYPE_CHECKING:  # for the type only: rest_framework.views imports this module
     from rest_framework.views import APIView
 
 # The time a window is counted by (a test sets it).
@@ -28,7 +30,7 @@ class RateLimit(BaseThrottle):
     sign-ins a minute, not for every API call. A client may burst up to twice a rate across a
     window's edge, as with any fixed window."""
 
-    def allow_request(self, request: Request, view: "APIView") -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         self.retry_after: float | None = None
         for action in ("api", "api_user"):
             for rate in ratelimit.get_rates(app="allauth.account", action=action):
