@@ -32,12 +32,12 @@ class RateLimit(BaseThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         self.retry_after: float | None = None
+        now = clock()
         for action in ("api", "api_user"):
             for rate in ratelimit.get_rates(app="allauth.account", action=action):
                 source = self.source(request, rate)
                 if source is None:
                     continue
-                now = clock()
                 window = math.floor(now / rate.duration)
                 end = (window + 1) * rate.duration
                 key = f"api-rl:{action}:{rate}:{source}:{window}"
