@@ -65,17 +65,17 @@ def venv() -> Path:
 
 
 def generator(scratch: Path) -> Path:
-    """The stack's openapi-ts, installed from its lock."""
+    """The folder of the stack's npm commands (openapi-ts), installed from its lock."""
     frontend = scratch / "node"
     frontend.mkdir()
     for name in ("package.json", "package-lock.json", ".npmrc"):
         shutil.copy(STACK / "frontend" / name, frontend / name)
     shutil.copytree(STACK / "frontend/app-packages-check", frontend / "app-packages-check")
     run("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", cwd=frontend)
-    return frontend / "node_modules/.bin/openapi-ts"
+    return frontend / "node_modules/.bin"
 
 
-def variant(answers: dict, scratch: Path, python: Path, openapi_ts: Path) -> dict[str, bytes]:
+def variant(answers: dict, scratch: Path, python: Path, npm_bin: Path) -> dict[str, bytes]:
     """The variant's schema and client: their paths (in frontend/) and contents."""
     name = "-".join(str(value) for value in answers.values())
     app = scratch / name / "app" / SLUG
@@ -95,7 +95,7 @@ def variant(answers: dict, scratch: Path, python: Path, openapi_ts: Path) -> dic
     shutil.rmtree(frontend / GENERATED, ignore_errors=True)
     # The stack's own command for it (npm run api-client), with the scratch node_modules.
     script = json.loads((STACK / "frontend/package.json").read_text())["scripts"]["api-client"]
-    path = f"{openapi_ts.parent}{os.pathsep}{os.environ['PATH']}"
+    path = f"{npm_bin}{os.pathsep}{os.environ['PATH']}"
     run("sh", "-c", script, cwd=frontend, env={**os.environ, "PATH": path})
     files = [frontend / SCHEMA, *sorted((frontend / GENERATED).rglob("*.ts"))]
     return {str(path.relative_to(frontend)): path.read_bytes() for path in files}
@@ -146,8 +146,8 @@ def main() -> int:
     ]
     with tempfile.TemporaryDirectory(prefix="api-client-") as tmp:
         scratch = Path(tmp)
-        python, openapi_ts = venv(), generator(scratch)
-        outputs = [variant(each, scratch, python, openapi_ts) for each in answers]
+        python, npm_bin = venv(), generator(scratch)
+        outputs = [variant(each, scratch, python, npm_bin) for each in answers]
 
     shutil.rmtree(APP / GENERATED, ignore_errors=True)
     for old in APP.glob(f"*{SCHEMA}*"):
