@@ -18,13 +18,16 @@ www=/srv/www
 started=/srv/releases/started
 head_start=30
 
-# The digest of everything the bundle is built from: the app's sources, the image's files and,
-# when Sentry is on, what the bundle reports with (VITE_SENTRY_DSN, VITE_SENTRY_RELEASE).
+# The digest of everything the bundle is built from: the app's sources, the image's files (its
+# Node and the packages npm installed: node_modules/.package-lock.json lists them) and, when
+# Sentry is on, what the bundle reports with (VITE_SENTRY_DSN, VITE_SENTRY_RELEASE). A deploy
+# whose digest names a bundle already built serves that one, built no more.
 sources() {
     {
+        node --version
         find src index.html public package.json package-lock.json package-app.json \
-            package-app.lock.json vite.config.ts tsconfig*.json -type f -print0 2>/dev/null \
-            | sort -z | xargs -0 sha256sum
+            package-app.lock.json node_modules/.package-lock.json vite.config.ts tsconfig*.json \
+            -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum
         if [ -n "${VITE_SENTRY_DSN:-}" ]; then
             printf 'sentry %s %s\n' "$VITE_SENTRY_DSN" "${VITE_SENTRY_RELEASE:-}"
         fi
