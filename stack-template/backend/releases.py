@@ -11,6 +11,8 @@ a restart or a reboot serves `current`, whatever the checkout holds.
     releases.py deploy    make a release of the checkout, migrate, switch to it (make deploy)
     releases.py serve     at the backend's start: switch to the checkout's code if it can serve
     releases.py rollback  switch to the release before the current one
+    releases.py withdraw  switch back from the newest release and remove it (a deploy whose
+                          frontend failed to build after the backend switched)
     releases.py current   print the path of the code that serves
     releases.py commit    print the app's commit of the code that serves (Sentry's release)
     releases.py head      print the app's commit the checkout is at
@@ -44,9 +46,11 @@ MANAGE = "/opt/stack/manage.py"
 SKIP = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
 
 # Run with a release's code on the path: imports the WSGI application, runs `check --deploy`
-# (errors fail, warnings are kept quiet), prints the migrations left to apply.
+# (errors fail, warnings are kept quiet), prints the migrations left to apply. With COLLECT in
+# the environment and none left, it also collects the static files (a deploy's common case:
+# one Django start, not three) and prints collectstatic's summary before them.
 CHECK = """
-import importlib, io, json, os
+import importlib, io, json, os, sys
 package = os.environ["DJANGO_SETTINGS_MODULE"].split(".")[0]
 importlib.import_module(package + ".wsgi")
 from django.core.management import call_command
@@ -55,7 +59,13 @@ from django.db.migrations.executor import MigrationExecutor
 call_command("check", deploy=True, stdout=io.StringIO(), stderr=io.StringIO())
 executor = MigrationExecutor(connection)
 plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-print(json.dumps([f"{m.app_label}.{m.name}" for m, _ in plan]))
+left = [f"{m.app_label}.{m.name}" for m, _ in plan]
+if os.environ.get("COLLECT") and not left:
+    try:
+        call_command("collectstatic", interactive=False, verbosity=1)
+    except Exception as error:
+        sys.exit(f"collectstatic: {error!r}")
+print(json.dumps(left))
 """
 
 
@@ -156,9 +166,11 @@ def copy_checkout(checkout_digest: str, commit: str) -> Path:
     return folder
 
 
-def django(release: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def django(
+    release: Path, *args: str, capture: bool = False, **extra: str
+) -> subprocess.CompletedProcess:
     """A Python process with the release's code on its path (and as its folder)."""
-    env = {**os.environ, "PYTHONPATH": str(release / "app")}
+    env = {**os.environ, "PYTHONPATH": str(release / "app"), **extra}
     return subprocess.run(
         [sys.executable, *args],
         cwd=release / "app",
@@ -170,12 +182,22 @@ def django(release: Path, *args: str, capture: bool = False) -> subprocess.Compl
     )
 
 
-def pending(release: Path) -> list[str]:
-    """The migrations the release would apply; Refused when its code cannot serve."""
-    result = django(release, "-c", CHECK, capture=True)
+def pending(release: Path, collect: bool = False) -> list[str]:
+    """The migrations the release would apply; Refused when its code cannot serve. With
+    `collect` and none to apply, its static files are collected too (their summary said)."""
+    result = django(release, "-c", CHECK, capture=True, **({"COLLECT": "1"} if collect else {}))
     if result.returncode != 0:
-        raise Refused(f"its code does not load:\n{result.stderr.strip()[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+        error = result.stderr.strip()
+        failed = (
+            "its collectstatic failed"
+            if error.startswith("collectstatic: ")
+            else ("its code does not load")
+        )
+        raise Refused(f"{failed}:\n{error[-3000:]}")
+    *said, left = result.stdout.strip().splitlines()
+    if said:
+        print("\n".join(said), flush=True)
+    return json.loads(left)
 
 
 def served_bundle() -> str:
@@ -314,12 +336,15 @@ def deploy() -> int:
         before = f"release {serving.name} keeps serving" if serving else "nothing served yet"
         folder = copy_checkout(digest(CHECKOUT), head_commit())
         try:
-            left = pending(folder)
-            if django(folder, MANAGE, "migrate", "--noinput").returncode != 0:
+            left = pending(folder, collect=True)
+            if not left:
+                say("no migration to apply")
+            elif django(folder, MANAGE, "migrate", "--noinput").returncode != 0:
                 fail_migrations(folder, left, before)
                 shutil.rmtree(folder)
                 return 1
-            collect_static(folder)
+            else:
+                collect_static(folder)
         except Refused as why:
             shutil.rmtree(folder)
             print(f"error: the new code cannot serve, {why}\n{before}; fix it and deploy again")
@@ -358,6 +383,20 @@ def rollback() -> int:
         return 0
 
 
+def withdraw() -> int:
+    """The newest release, which serves, is taken back: the one before it serves again, and
+    the newest is removed (the frontend of its deploy did not build)."""
+    with lock():
+        serving, kept = current(), releases()
+        if not serving or len(kept) < 2 or kept[-1] != serving:
+            print("error: the release that serves is not the newest, or none is before it")
+            return 1
+        point_at(kept[-2])
+        shutil.rmtree(serving)
+        say(f"release {serving.name} withdrawn: release {kept[-2].name} serves again")
+        return 0
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     if command == "current":
@@ -367,8 +406,10 @@ def main(argv: list[str]) -> int:
     if command in ("commit", "head"):
         print(serving_commit() if command == "commit" else head_commit())
         return 0
-    if command in ("serve", "deploy", "rollback"):
-        return {"serve": serve, "deploy": deploy, "rollback": rollback}[command]()
+    if command in ("serve", "deploy", "rollback", "withdraw"):
+        return {"serve": serve, "deploy": deploy, "rollback": rollback, "withdraw": withdraw}[
+            command
+        ]()
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -3,31 +3,39 @@ without a failed request, and back.
 
 What serves is a release (the backend's releases.py): a copy of the app's code, in
 $DATA_ROOT/<deployment>/releases, made only of code that can serve, and the frontend bundle
-built with it. A deploy, in order: the frontend bundle, built beside the one being served
-(a one-off frontend container: the frontend's build.sh); the one-shot `migrate` service
-(copies the checkout into a new release, checks that it loads, migrates, collects the static
-files, then points `current` at it); a graceful reload of gunicorn (SIGHUP to its master: new
-workers load the new release, the old ones finish their requests; the listening socket never
-closes); a restart of the Celery worker and beat when they run; the new bundle served. A step
-that fails stops the deploy with nothing that serves changed. Caddy and the database keep
-running. A rollback points `current` at the release before and serves its bundle, the same way.
+built with it. A deploy does two things at once: the frontend bundle, built beside the one
+being served (the frontend's build.sh, in its running container: `tsc -b` checks again only
+what changed, and a bundle whose sources did not change is not built again); and the release,
+in the running backend's container (copies the checkout into a new release, checks that it
+loads, migrates when a migration is new, collects the static files, then points `current` at
+it). Once the release serves: a graceful reload of gunicorn (SIGHUP to its master: new workers
+load the new release, the old ones finish their requests; the listening socket never closes).
+Once the bundle is built: the Celery worker and beat restart when they run, and the new
+bundle is served. A release that fails changes nothing that serves; a bundle that fails to
+build takes the new release back (the one before serves again, reloaded). Caddy and the
+database keep running. Each step says how long it took. A rollback points `current` at the
+release before and serves its bundle, the same way.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
 
 from . import services, targets
 from .deployment import Deployment
 from .docker import COMPOSE_FILE
 from .errors import StackError
 
-# Prints the pids of gunicorn's workers: the children of the container's pid 1, the master.
+# Prints the pids of gunicorn's workers, the children of the container's pid 1 (the master);
+# then, with "reload" as its argument, sends the master SIGHUP.
 WORKERS = (
-    "import os\n"
+    "import os, signal, sys\n"
     "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
     "    try:\n"
     "        stat = open(f'/proc/{pid}/stat').read()\n"
@@ -35,10 +43,13 @@ WORKERS = (
     "        continue\n"
     "    if stat.rsplit(')', 1)[1].split()[1] == '1':\n"
     "        print(pid)\n"
+    "if sys.argv[1:] == ['reload']:\n"
+    "    os.kill(1, signal.SIGHUP)\n"
 )
-RELOAD = "import os, signal; os.kill(1, signal.SIGHUP)"  # pid 1: gunicorn's master
+RELEASES = "/opt/stack/releases.py"
 BACKEND_RELOAD_TIMEOUT = 120
 AS_BEFORE = "The site still serves the previous release; fix the cause and deploy again."
+T = TypeVar("T")
 
 
 @contextmanager
@@ -69,40 +80,83 @@ def running_site(deployment: Deployment) -> tuple[targets.Compose, set[str]]:
     return site, running
 
 
+def timed(step: Callable[[], T]) -> tuple[T, float]:
+    start = time.monotonic()
+    return step(), time.monotonic() - start
+
+
 def deploy(deployment: Deployment) -> list[str]:
     site, running = running_site(deployment)
     start = time.monotonic()
+    # The app's commit, read where the release reads it (the backend's releases.py, from the
+    # app's .git): with Sentry on, the bundle reports as that release.
+    commit = site.exec("backend", "python", RELEASES, "head").strip()
 
-    print("Building the frontend beside the bundle that serves", flush=True)
-    # The app's commit, read where the release that follows reads it (the backend's releases.py,
-    # from the app's .git): with Sentry on, the bundle reports as that release.
-    commit = site.exec("backend", "python", "/opt/stack/releases.py", "head").strip()
-    build = site.one_off("frontend", "build.sh", "build", env={"VITE_SENTRY_RELEASE": commit})
+    print("Building the frontend beside the bundle that serves, and meanwhile:", flush=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(timed, lambda: build_bundle(site, running, commit))
+        print("Making a release of the checkout and migrating (once, before it serves)", flush=True)
+        made, seconds = timed(
+            lambda: site.exec_result(
+                "backend", "python", RELEASES, "deploy", env={"RELEASE_DEPLOY": "1"}, show=True
+            )
+        )
+        if made.returncode != 0:
+            building.result()  # its bundle is kept for the next deploy
+            raise StackError(f"the release or its migration failed (the output above says why)\n"
+                             f"{AS_BEFORE}")  # fmt: skip
+        print(f"Release made in {seconds:.1f}s. Reloading the backend (gunicorn, gracefully)")
+        with serving_as_before():
+            reloaded = time.monotonic()
+            old_workers = reload(site)
+        build, seconds = building.result()
+
     if build.returncode != 0:
+        take_back(site)
         raise StackError(
-            "the frontend build failed; the site still serves the previous release. Its "
-            f"output:\n{build.stderr.strip()[-3000:]}\nFix the code and deploy again."
+            "the frontend build failed; the site still serves the previous release (the new "
+            f"one was taken back). Its output:\n{build.stderr.strip()[-3000:]}\n"
+            "Fix the code and deploy again."
         )
     bundle = build.stdout.split()[-1]
-
-    print("Making a release of the checkout and migrating (once, before it serves)", flush=True)
-    release = {"RELEASE_DEPLOY": "1", "RELEASE_BUNDLE": bundle}
-    if site.one_off("migrate", env=release, show=True).returncode != 0:
-        raise StackError(f"the release or its migration failed (the output above says why)\n"
-                         f"{AS_BEFORE}")  # fmt: skip
-
-    with serving_as_before():
-        switch(site, running, bundle)
+    print(f"Frontend bundle {bundle} ready in {seconds:.1f}s", flush=True)
+    restart_celery(site, running)
+    serve(site, running, bundle)
+    wait_for_backend(site, old_workers)
     return [
-        f"Backend reloaded, frontend bundle {bundle} served",
+        f"Backend reloaded in {time.monotonic() - reloaded:.1f}s, frontend bundle {bundle} served",
         f"Deployed {site.app} in {time.monotonic() - start:.1f}s",
     ]
+
+
+def build_bundle(
+    site: targets.Compose, running: set[str], commit: str
+) -> subprocess.CompletedProcess:
+    """The frontend's build.sh build: in its running container, which keeps tsc's build
+    information from one build to the next; else in a new one."""
+    env = {"VITE_SENTRY_RELEASE": commit}
+    if "frontend" in running:
+        return site.exec_result("frontend", "build.sh", "build", env=env)
+    return site.one_off("frontend", "build.sh", "build", env=env)
+
+
+def take_back(site: targets.Compose) -> None:
+    """The release before the newest serves again (its bundle never stopped serving)."""
+    print("Taking the new release back", flush=True)
+    result = site.exec_result("backend", "python", RELEASES, "withdraw")
+    if result.returncode != 0:
+        raise StackError(
+            f"taking the new release back failed: {(result.stdout + result.stderr).strip()}. "
+            "Run make rollback (./stack rollback) to serve the release before"
+        )
+    print(result.stdout.strip(), flush=True)
+    wait_for_backend(site, reload(site))
 
 
 def rollback(deployment: Deployment) -> list[str]:
     site, running = running_site(deployment)
     start = time.monotonic()
-    result = site.exec_result("backend", "python", "/opt/stack/releases.py", "rollback")
+    result = site.exec_result("backend", "python", RELEASES, "rollback")
     if result.returncode != 0:
         raise StackError((result.stdout.strip() or result.stderr.strip()).removeprefix("error: "))
     moved = json.loads(result.stdout.strip().splitlines()[-1])
@@ -119,19 +173,36 @@ def switch(site: targets.Compose, running: set[str], bundle: str) -> None:
     """Serve the release `current` points at: gunicorn reloaded, Celery restarted, `bundle`
     served (when named)."""
     print("Reloading the backend (gunicorn, gracefully)", flush=True)
-    old_workers = set(site.exec("backend", "python", "-c", WORKERS).split())
-    # Sent from inside: `docker compose kill -s HUP` would make the engine count the
-    # container as stopped by hand, and not restart it (unless-stopped) after a later crash.
-    site.exec("backend", "python", "-c", RELOAD)
+    old_workers = reload(site)
+    restart_celery(site, running)
+    if bundle:
+        serve(site, running, bundle)
+    wait_for_backend(site, old_workers)
+
+
+def reload(site: targets.Compose) -> set[str]:
+    """SIGHUP to gunicorn's master; the workers that ran before it.
+
+    Sent from inside: `docker compose kill -s HUP` would make the engine count the container
+    as stopped by hand, and not restart it (unless-stopped) after a later crash."""
+    return set(site.exec("backend", "python", "-c", WORKERS, "reload").split())
+
+
+def restart_celery(site: targets.Compose, running: set[str]) -> None:
     celery = sorted(set(services.named("compose", role="worker")) & running)
     if celery:
         print(f"Restarting {' and '.join(celery)}", flush=True)
         site.restart(*celery)
-    if bundle:
+
+
+def serve(site: targets.Compose, running: set[str], bundle: str) -> None:
+    """The frontend's build.sh serve: in its running container, else in a new one."""
+    if "frontend" in running:
+        served = site.exec_result("frontend", "build.sh", "serve", bundle)
+    else:
         served = site.one_off("frontend", "build.sh", "serve", bundle)
-        if served.returncode != 0:
-            raise StackError(f"serving bundle {bundle} failed: {served.stderr.strip()[-2000:]}")
-    wait_for_backend(site, old_workers)
+    if served.returncode != 0:
+        raise StackError(f"serving bundle {bundle} failed: {served.stderr.strip()[-2000:]}")
 
 
 def wait_for_backend(site: targets.Compose, old_workers: set[str]) -> None:
@@ -142,7 +213,7 @@ def wait_for_backend(site: targets.Compose, old_workers: set[str]) -> None:
         workers = set(site.exec("backend", "python", "-c", WORKERS).split())
         if workers and not workers & old_workers and _answers(site, check):
             return
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise StackError(
         f"the backend's old workers still run after {BACKEND_RELOAD_TIMEOUT}s: see "
         "`docker compose logs backend` (a request that never ends, or new code that fails "

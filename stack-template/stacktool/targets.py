@@ -43,6 +43,10 @@ class Target:
         raise NotImplementedError
 
 
+def _env_options(env: dict[str, str] | None) -> list[str]:
+    return [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
+
+
 class Compose(Target):
     """The deployment on one server: the app's compose project."""
 
@@ -63,17 +67,20 @@ class Compose(Target):
         """`command` in the running `service`'s container; its output (an error if it fails)."""
         return self._output("exec", "-T", service, *command)
 
-    def exec_result(self, service: str, *command: str) -> subprocess.CompletedProcess:
-        """`command` in the running `service`'s container, whatever its exit code."""
-        return self.compose.call("exec", "-T", service, *command)
+    def exec_result(
+        self, service: str, *command: str, env: dict[str, str] | None = None, show: bool = False
+    ) -> subprocess.CompletedProcess:
+        """`command` in the running `service`'s container, whatever its exit code (no time
+        bound); its output shown as it runs when `show`."""
+        args = ("exec", "-T", *_env_options(env), service, *command)
+        return self.compose.call(*args, capture=not show, timeout=None)
 
     def one_off(
         self, service: str, *command: str, env: dict[str, str] | None = None, show: bool = False
     ) -> subprocess.CompletedProcess:
         """`command` in a new container of `service`, without its dependencies, whatever its
         exit code; its output shown as it runs (no time bound) when `show`."""
-        options = [item for key, value in (env or {}).items() for item in ("-e", f"{key}={value}")]
-        args = ("run", "--rm", "--no-deps", "-T", *options, service, *command)
+        args = ("run", "--rm", "--no-deps", "-T", *_env_options(env), service, *command)
         return self.compose.call(*args, capture=not show, timeout=None)
 
     def restart(self, *names: str) -> None:

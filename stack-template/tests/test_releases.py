@@ -38,7 +38,7 @@ class ReleasesTest(unittest.TestCase):
             self.addCleanup(patch.stop)
         self.env({"RELEASE_KEEP": "3"})
         self.left = []  # the migrations each check finds left to apply
-        self.check(lambda release: list(self.left))
+        self.check(lambda release, collect=False: list(self.left))
 
     def env(self, values):
         patch = mock.patch.dict(os.environ, values)
@@ -89,7 +89,7 @@ class ReleasesTest(unittest.TestCase):
         self.start()
         self.commit("import gone\n")
 
-        def refuse(release):
+        def refuse(release, collect=False):
             raise releases.Refused("its code does not load:\nModuleNotFoundError: gone")
 
         self.check(refuse)
@@ -126,6 +126,53 @@ class ReleasesTest(unittest.TestCase):
             self.assertEqual(releases.deploy(), 0)
         self.assertEqual(ran, [(serving, ("migrate", "--noinput"))])
         self.assertEqual(self.serving(), "release = 1\n")
+
+    def deploy(self) -> list[tuple[str, ...]]:
+        """make deploy's release (RELEASE_DEPLOY); the Django processes it ran, beside the
+        check, which collects the static files itself when no migration is left."""
+        ran = []
+
+        def django(release, *args, **kwargs):
+            ran.append(args[1:])
+            return subprocess.CompletedProcess([], 0)
+
+        self.env({"RELEASE_DEPLOY": "1"})
+        with (
+            mock.patch.object(releases, "django", django),
+            mock.patch.object(releases.time, "gmtime", return_value=(2099, 1, 1) + (0,) * 6),
+            contextlib.redirect_stdout(io.StringIO()),
+        ):
+            self.assertEqual(releases.deploy(), 0)
+        return ran
+
+    def test_a_deploy_starts_django_once_more_only_for_migrations(self):
+        self.start()
+        self.commit("release = 2\n")
+        collected = []
+        self.check(lambda release, collect=False: collected.append(collect) or list(self.left))
+        self.assertEqual(self.deploy(), [])
+        self.assertEqual(collected, [True])
+        self.assertEqual(self.serving(), "release = 2\n")
+        self.commit("release = 3\n")
+        self.left = ["notes.0002_more"]
+        self.assertEqual(self.deploy(), [("migrate", "--noinput"), ("collectstatic", "--noinput")])
+        self.assertEqual(self.serving(), "release = 3\n")
+
+    def test_a_withdrawn_release_is_gone_and_the_one_before_serves(self):
+        self.start()
+        first = releases.current()
+        self.commit("release = 2\n")
+        self.deploy()
+        self.assertEqual(self.serving(), "release = 2\n")
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            self.assertEqual(releases.withdraw(), 0)
+        self.assertIn(f"release {first.name} serves again", said.getvalue())
+        self.assertEqual(releases.releases(), [first])
+        self.assertEqual(self.serving(), "release = 1\n")
+        with contextlib.redirect_stdout(io.StringIO()) as said:
+            self.assertEqual(releases.withdraw(), 1)  # nothing before it: it stays
+        self.assertIn("none is before it", said.getvalue())
+        self.assertEqual(releases.current(), first)
 
     def test_a_rollback_serves_the_release_before_and_stays_through_restarts(self):
         self.start()
