@@ -92,6 +92,9 @@ def test_deploy_under_load_fails_no_request(deployment):
 
     print(result.stdout)
     assert re.search(r"^Deployed .* in [0-9.]+s$", result.stdout, re.M), result.stdout
+    # Each step says how long it took; the new frontend was built.
+    for step in (r"Release made in", r"Frontend bundle \w+ built in", r"Backend reloaded in"):
+        assert re.search(rf"^{step} [0-9.]+s", result.stdout, re.M), (step, result.stdout)
     record_timing("[operations] make deploy to new code and bundle", seconds)
     record_timing("[operations] p99 latency during deploy", load.percentile(0.99, during))
     report("deploy", load, during)
@@ -114,6 +117,8 @@ def test_a_deploy_whose_frontend_does_not_build_says_so_and_the_old_release_serv
     ), result.stderr
     assert "notDefinedAnywhere" in result.stderr  # the compiler's message
     assert b"without a failed request" in bundle(deployment)
+    # The release made beside the failed build was taken back: gone, the one before serves.
+    assert re.search(r"release \S+ withdrawn: release \S+ serves again", result.stdout)
     run("git", "commit", "-qam", "A frontend that does not build", cwd=deployment.app)
     survives_crash_and_restart(deployment, "a frontend that does not build", "2")
     assert b"without a failed request" in bundle(deployment)
@@ -269,10 +274,14 @@ def test_a_deploy_whose_migration_fails_keeps_the_old_code_and_says_what_was_app
     deploy_seconds = {}
 
     def fixed():
-        run("make", "deploy", cwd=app)
+        deploy_seconds["said"] = run("make", "deploy", cwd=app).stdout
         deploy_seconds["make deploy"] = time.monotonic() - start
 
     assert measured(deployment, "the fixed deploy", fixed, "3") == 0
+    # Backend code only: the bundle that serves is the one its sources make, not built again.
+    said = deploy_seconds["said"]
+    assert re.search(r"^Frontend bundle \w+ unchanged, not built again in [0-9.]+s$", said, re.M)
+    assert re.search(r"^Release made in [0-9.]+s\.", said, re.M), said
     record_timing(
         "[releases] make deploy, the command (the fixed one)", deploy_seconds["make deploy"]
     )

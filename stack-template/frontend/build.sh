@@ -50,6 +50,8 @@ build() {
             return 1
         fi
         mv -T "$www/releases/.$name" "$www/releases/$name"
+    else
+        echo "Bundle $name is built already (its sources, packages and settings): nothing to build" >&2
     fi
     echo "$name"
 }

@@ -119,7 +119,8 @@ def deploy(deployment: Deployment) -> list[str]:
             "Fix the code and deploy again."
         )
     bundle = build.stdout.split()[-1]
-    print(f"Frontend bundle {bundle} ready in {seconds:.1f}s", flush=True)
+    built = "unchanged, not built again" if "nothing to build" in build.stderr else "built"
+    print(f"Frontend bundle {bundle} {built} in {seconds:.1f}s", flush=True)
     restart_celery(site, running)
     serve(site, running, bundle)
     wait_for_backend(site, old_workers)
