@@ -43,16 +43,28 @@ release_of() {
 
 build() {
     name=$(sources)
-    if [ ! -f "$www/releases/$name/index.html" ]; then
-        rm -rf "$www/releases/.$name"
-        if ! { tsc -b && vite build --outDir "$www/releases/.$name" --emptyOutDir; } >&2; then
-            rm -rf "$www/releases/.$name"
-            return 1
-        fi
-        mv -T "$www/releases/.$name" "$www/releases/$name"
-    else
+    if [ -f "$www/releases/$name/index.html" ]; then
         echo "Bundle $name is built already (its sources, packages and settings): nothing to build" >&2
+        echo "$name"
+        return 0
     fi
+    rm -rf "$www/releases/.$name"
+    # The type check and the bundle at once (the compiler's messages after Vite's): the bundle
+    # is kept only when both pass.
+    checked=$(mktemp)
+    tsc -b >"$checked" 2>&1 &
+    checking=$!
+    bundled=0
+    vite build --outDir "$www/releases/.$name" --emptyOutDir >&2 || bundled=1
+    typed=0
+    wait "$checking" || typed=1
+    cat "$checked" >&2
+    rm -f "$checked"
+    if [ "$typed$bundled" != 00 ]; then
+        rm -rf "$www/releases/.$name"
+        return 1
+    fi
+    mv -T "$www/releases/.$name" "$www/releases/$name"
     echo "$name"
 }
 
