@@ -42,7 +42,7 @@ build() {
     name=$(sources)
     if [ ! -f "$www/releases/$name/index.html" ]; then
         rm -rf "$www/releases/.$name"
-        if ! { tsc -b && vite build --outDir "$www/releases/.$name" --emptyOutDir; } >&2; then
+        if ! { tsc -b tsconfig.build.json && vite build --outDir "$www/releases/.$name" --emptyOutDir; } >&2; then
             rm -rf "$www/releases/.$name"
             return 1
         fi
