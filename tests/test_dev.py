@@ -85,6 +85,27 @@ def test_dev_mode_runs_the_production_images_with_runserver_and_vite(dev):
     assert status == 200 and headers["Content-Type"].startswith("text/css")
 
 
+def test_the_frontend_image_holds_node_tsc_and_vite_not_npm_or_the_tools_of_the_host(dev):
+    """The image built the bundle (production mode, before make dev) and runs Vite's dev
+    server (make dev); it holds nothing else: no npm, no C headers, no devDependencies
+    (Vitest, jsdom, Testing Library, ESLint, the API client's generator), no package
+    cache, no source maps."""
+    version = run(dev.stack / "install.sh", "--version").stdout.strip()
+    script = """
+        for tool in node tsc vite npm npx; do command -v "$tool" >/dev/null && echo "$tool"; done
+        for path in /usr/local/include /usr/local/lib/node_modules "$HOME/.npm" \\
+            node_modules/eslint node_modules/jsdom node_modules/vitest node_modules/@vitest \\
+            node_modules/@testing-library node_modules/@hey-api; do
+            [ -e "$path" ] && echo "$path"
+        done
+        find node_modules -name '*.map' | head -n 1
+        id -u
+    """
+    image = f"{dev.project}-frontend:{version}"
+    found = run("docker", "run", "--rm", "--entrypoint", "sh", image, "-c", script).stdout
+    assert found.split() == ["node", "tsc", "vite", "1000"]
+
+
 def open_page(page, url: str) -> None:
     """page.goto, again when Chromium gave up because a network interface changed: other
     containers starting or stopping on this engine add and remove interfaces."""

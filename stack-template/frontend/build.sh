@@ -52,7 +52,7 @@ build() {
     # The type check and the bundle at once (the compiler's messages after Vite's): the bundle
     # is kept only when both pass.
     checked=$(mktemp)
-    tsc -b >"$checked" 2>&1 &
+    tsc -b tsconfig.build.json >"$checked" 2>&1 &
     checking=$!
     bundled=0
     vite build --outDir "$www/releases/.$name" --emptyOutDir >&2 || bundled=1

@@ -199,6 +199,8 @@ function installLocked({ manifest, merged }) {
     dereference: true,
   });
   writeFileSync(join(SCRATCH, "install-app-packages.mjs"), readFileSync("install-app-packages.mjs"));
+  // npm's settings of the outer install reach this one through the environment
+  // (npm_config_*): in the image, --omit=dev leaves the app's devDependencies out too.
   const env = { ...process.env, [GUARD]: "1" };
   for (const key of ["npm_config_local_prefix", "INIT_CWD", "npm_lifecycle_event"]) delete env[key];
   // The outer install has just fetched the same packuments and tarballs: no need to ask the

@@ -19,12 +19,14 @@ release before and serves its bundle, the same way.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from types import ModuleType
 from typing import TypeVar
 
 from . import services, targets
@@ -80,6 +82,17 @@ def running_site(deployment: Deployment) -> tuple[targets.Compose, set[str]]:
     return site, running
 
 
+def backend_releases(deployment: Deployment) -> ModuleType:
+    """The backend's releases.py, from the stack's checkout (standard library only)."""
+    path = deployment.stack / "backend/releases.py"
+    spec = importlib.util.spec_from_file_location("backend_releases", path)
+    if spec is None or spec.loader is None:
+        raise StackError(f"{path} not found: is {deployment.stack} a whole stack checkout?")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def timed(step: Callable[[], T]) -> tuple[T, float]:
     start = time.monotonic()
     return step(), time.monotonic() - start
@@ -88,9 +101,9 @@ def timed(step: Callable[[], T]) -> tuple[T, float]:
 def deploy(deployment: Deployment) -> list[str]:
     site, running = running_site(deployment)
     start = time.monotonic()
-    # The app's commit, read where the release reads it (the backend's releases.py, from the
+    # The app's commit, read as the release reads it (the backend's releases.py, from the
     # app's .git): with Sentry on, the bundle reports as that release.
-    commit = site.exec("backend", "python", RELEASES, "head").strip()
+    commit = backend_releases(deployment).head_commit(deployment.app / ".git")
 
     print("Building the frontend beside the bundle that serves, and meanwhile:", flush=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
