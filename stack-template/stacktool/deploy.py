@@ -120,8 +120,8 @@ def deploy(deployment: Deployment) -> list[str]:
                              f"{AS_BEFORE}")  # fmt: skip
         print(f"Release made in {seconds:.1f}s. Reloading the backend (gunicorn, gracefully)")
         with serving_as_before():
-            reloaded = time.monotonic()
-            old_workers = reload(site)
+            _, seconds = timed(lambda: wait_for_backend(site, reload(site)))
+        print(f"Backend reloaded in {seconds:.1f}s: its new workers answer", flush=True)
         build, seconds = building.result()
 
     if build.returncode != 0:
@@ -136,9 +136,8 @@ def deploy(deployment: Deployment) -> list[str]:
     print(f"Frontend bundle {bundle} {built} in {seconds:.1f}s", flush=True)
     restart_celery(site, running)
     serve(site, running, bundle)
-    wait_for_backend(site, old_workers)
     return [
-        f"Backend reloaded in {time.monotonic() - reloaded:.1f}s, frontend bundle {bundle} served",
+        f"Frontend bundle {bundle} served",
         f"Deployed {site.app} in {time.monotonic() - start:.1f}s",
     ]
 
