@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench lock api-client release clean
+.PHONY: demo test lint bench bench-deploy lock api-client release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(BIN)/copier
 # Median seconds of generating the pair (and the stack alone) against a one-file copier template.
 bench: $(BIN)/copier
 	$(BIN)/python bench/generate.py $(BENCH_ARGS)
+
+# Seconds of `make deploy` (new frontend and backend code, to both served) in a deployment of
+# the default pair on the stand-in images, and each container's memory before and at its peak.
+bench-deploy: $(BIN)/copier
+	$(BIN)/python bench/deploy.py $(BENCH_ARGS)
 
 # The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
 lock: $(BIN)/copier

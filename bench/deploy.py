@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -162,7 +163,8 @@ def main() -> int:
     try:
         measure(deployment.app, args.n)
     finally:
-        site.__exit__(None, None, None)
+        with contextlib.redirect_stdout(io.StringIO()):  # the containers' last logs
+            site.__exit__(None, None, None)
         shutil.rmtree(base, ignore_errors=True)
     return 0
 
