@@ -86,7 +86,7 @@ def backend_releases(deployment: Deployment) -> ModuleType:
     """The backend's releases.py, from the stack's checkout (standard library only)."""
     path = deployment.stack / "backend/releases.py"
     spec = importlib.util.spec_from_file_location("backend_releases", path)
-    if spec is None or spec.loader is None:
+    if spec is None or spec.loader is None or not path.is_file():
         raise StackError(f"{path} not found: is {deployment.stack} a whole stack checkout?")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

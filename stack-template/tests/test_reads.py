@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import unittest
@@ -17,6 +18,8 @@ from unittest import mock
 from stacktool import cli
 
 from .fixtures import write_compose
+
+STACK = Path(__file__).resolve().parent.parent
 
 # Answers `docker` as a running compose site does, for what a deploy asks.
 FAKE_DOCKER = r"""
@@ -59,6 +62,9 @@ class ReadsTest(unittest.TestCase):
         self.stack, self.app = root / "stack", root / "app"
         write_compose(self.stack, "shop", "1.2.0")
         (self.stack / ".copier-answers.yml").write_text(json.dumps({"project_slug": "shop"}))
+        # A deploy reads the app's commit with the backend's releases.py, as the backend does.
+        (self.stack / "backend").mkdir()
+        shutil.copy(STACK / "backend/releases.py", self.stack / "backend")
         for folder in ("backend", "frontend"):
             (self.app / folder).mkdir(parents=True)
         (self.app / ".env.example").write_text("DOMAIN=localhost\n")
