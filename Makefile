@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench lock api-client release clean
+.PHONY: demo test lint bench bench-front-door lock api-client release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(BIN)/copier
 # Median seconds of generating the pair (and the stack alone) against a one-file copier template.
 bench: $(BIN)/copier
 	$(BIN)/python bench/generate.py $(BENCH_ARGS)
+
+# Requests per second through the stack's Caddy against a bare one (tls internal, reverse_proxy)
+# in front of the same backend of a demo deployment; needs Docker, ab (apache2-utils) and root.
+bench-front-door: $(BIN)/copier
+	$(BIN)/python bench/front_door.py $(BENCH_ARGS)
 
 # The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
 lock: $(BIN)/copier
