@@ -7,7 +7,7 @@ SLUG ?= igny8
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench bench-deploy lock api-client release clean
+.PHONY: demo test lint bench bench-deploy bench-front-door lock api-client release clean
 
 $(BIN)/copier: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(BIN)/copier
 # the default pair on the stand-in images, and each container's memory before and at its peak.
 bench-deploy: $(BIN)/copier
 	$(BIN)/python bench/deploy.py $(BENCH_ARGS)
+
+# Requests per second through the stack's Caddy against a bare one (tls internal, reverse_proxy)
+# in front of the same backend of a demo deployment; needs Docker, ab (apache2-utils) and root.
+bench-front-door: $(BIN)/copier
+	$(BIN)/python bench/front_door.py $(BENCH_ARGS)
 
 # The stack's backend/requirements.lock of each requirements.txt variant (uv, from PyPI).
 lock: $(BIN)/copier

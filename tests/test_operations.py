@@ -461,6 +461,12 @@ def test_caddy_and_django_log_to_the_data_folder_rotated(deployment):
         return (logs / name).is_file() and text in (logs / name).read_text(errors="replace")
 
     wait_for(lambda: logged("caddy-access.log", missing), "the request in Caddy's access log")
+    # One short line a request: no request or response headers, the user agent on its own.
+    lines = (logs / "caddy-access.log").read_text(errors="replace").splitlines()
+    entry = json.loads(next(line for line in lines if missing in line))
+    assert (entry["status"], entry["request"]["uri"]) == (404, missing), entry
+    assert entry["user_agent"].startswith("Python-urllib"), entry
+    assert "headers" not in entry["request"] and "resp_headers" not in entry, entry
     wait_for(lambda: logged("django.log", f"Not Found: {missing}"), "the 404 in Django's log")
 
     # Caddy rolls its access log at 10 MiB and keeps 5 (its running config says so).
