@@ -37,13 +37,17 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from generate import template_clone
+ROOT = Path(__file__).resolve().parent.parent
+# The tests' own modules, as pytest finds them (pyproject.toml's pythonpath).
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT), str(ROOT / "stack-template")]
+
+from deployments import ADD_USER, API_RATES, CADDY_ROOT_CA, LOGIN, USER  # noqa: E402
+from generate import template_clone  # noqa: E402
 
 SLUG = "igny8"
 PATHS = ("/api/health/", "/api/notes/")
 TARGET = 0.9  # the stack's Caddy should serve at least this share of the bare one's rate
 ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # as Chromium asks
-CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
 BARE = """{
 	skip_install_trust
 }
@@ -53,25 +57,13 @@ localhost {
 	reverse_proxy backend:8000
 }
 """
-USER = ("bench@example.com", "the bench's long passphrase")
 NOTES = 5
-ADD_USER = """
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
+# After the tests' ADD_USER (deployments.py), which leaves the signed-in user in `user`.
+ADD_NOTES = """
 from notes.models import Note
-User = get_user_model()
-email, password = {email!r}, {password!r}
-user = User.objects.filter(email=email).first() or User.objects.create_user(
-    **{{User.USERNAME_FIELD: email, "email": email}}, password=password
-)
-EmailAddress.objects.get_or_create(
-    user=user, email=email, defaults={{"primary": True, "verified": True}}
-)
 for number in range({notes} - Note.objects.filter(author=user).count()):
     Note.objects.create(author=user, title=f"Note {{number}}", body="A short line of text. " * 8)
 """
-LOGIN = "/api/auth/browser/v1/auth/login"
-API_RATES = {"DJANGO_API_RATE_LIMIT": "1000000/m/ip", "DJANGO_API_USER_RATE_LIMIT": "1000000/m/user"}
 
 
 class Refused(Exception):
@@ -133,7 +125,9 @@ class Bench:
         return self.base / "app" / SLUG
 
     def compose(self, *args: str, check: bool = True) -> str:
-        return run("docker", "compose", "-f", "docker-compose.app.yml", *args, cwd=self.app, check=check)
+        return run(
+            "docker", "compose", "-f", "docker-compose.app.yml", *args, cwd=self.app, check=check
+        )
 
     def save(self) -> None:
         (self.base / "state.json").write_text(json.dumps(self.state, indent=1) + "\n")
@@ -192,8 +186,10 @@ class Bench:
     def sign_in(self) -> str:
         """The session's Cookie header: the user (and its notes) made in the backend container,
         then signed in through the stack's Caddy as the React app does."""
-        script = ADD_USER.format(email=USER[0], password=USER[1], notes=NOTES)
-        self.compose("exec", "-T", "backend", "python", "/opt/stack/manage.py", "shell", "-c", script)
+        script = ADD_USER.format(email=USER[0], password=USER[1]) + ADD_NOTES.format(notes=NOTES)
+        self.compose(
+            "exec", "-T", "backend", "python", "/opt/stack/manage.py", "shell", "-c", script
+        )
         ca = self.base / "caddy-root.crt"
         self.compose("cp", f"caddy:{CADDY_ROOT_CA}", str(ca))
         context = ssl.create_default_context(cafile=ca)
