@@ -207,9 +207,9 @@ def served_bundle() -> str:
 
 def switch(folder: Path) -> Path:
     """Name the release complete, point `current` at it (atomically), keep the newest."""
-    # A deploy names the bundle it built; a start's release gets the one the frontend's start
-    # serves beside it, recorded when it stops serving (point_at).
-    (folder / "bundle").write_text(os.environ.get("RELEASE_BUNDLE", "") + "\n")
+    # Its bundle is the one the frontend serves beside it (a deploy's, or a start's), recorded
+    # when it stops serving (point_at).
+    (folder / "bundle").write_text("\n")
     release = folder.with_name(folder.name.lstrip("."))
     folder.rename(release)
     point_at(release)
