@@ -145,12 +145,18 @@ def deploy(deployment: Deployment) -> list[str]:
 def build_bundle(
     site: targets.Compose, running: set[str], commit: str
 ) -> subprocess.CompletedProcess:
-    """The frontend's build.sh build: in its running container, which keeps tsc's build
-    information from one build to the next; else in a new one."""
-    env = {"VITE_SENTRY_RELEASE": commit}
+    """The frontend's build.sh build (its running container keeps tsc's build information from
+    one build to the next)."""
+    return frontend(site, running, "build", env={"VITE_SENTRY_RELEASE": commit})
+
+
+def frontend(
+    site: targets.Compose, running: set[str], *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The frontend's build.sh with `args`: in its running container, else in a new one."""
     if "frontend" in running:
-        return site.exec_result("frontend", "build.sh", "build", env=env)
-    return site.one_off("frontend", "build.sh", "build", env=env)
+        return site.exec_result("frontend", "build.sh", *args, env=env)
+    return site.one_off("frontend", "build.sh", *args, env=env)
 
 
 def take_back(site: targets.Compose) -> None:
@@ -209,11 +215,8 @@ def restart_celery(site: targets.Compose, running: set[str]) -> None:
 
 
 def serve(site: targets.Compose, running: set[str], bundle: str) -> None:
-    """The frontend's build.sh serve: in its running container, else in a new one."""
-    if "frontend" in running:
-        served = site.exec_result("frontend", "build.sh", "serve", bundle)
-    else:
-        served = site.one_off("frontend", "build.sh", "serve", bundle)
+    """The frontend's build.sh serve."""
+    served = frontend(site, running, "serve", bundle)
     if served.returncode != 0:
         raise StackError(f"serving bundle {bundle} failed: {served.stderr.strip()[-2000:]}")
 
