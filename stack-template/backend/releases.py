@@ -188,11 +188,8 @@ def pending(release: Path, collect: bool = False) -> list[str]:
     result = django(release, "-c", CHECK, capture=True, **({"COLLECT": "1"} if collect else {}))
     if result.returncode != 0:
         error = result.stderr.strip()
-        failed = (
-            "its collectstatic failed"
-            if error.startswith("collectstatic: ")
-            else ("its code does not load")
-        )
+        collecting = error.startswith("collectstatic: ")
+        failed = "its collectstatic failed" if collecting else "its code does not load"
         raise Refused(f"{failed}:\n{error[-3000:]}")
     *said, left = result.stdout.strip().splitlines()
     if said:
@@ -406,10 +403,9 @@ def main(argv: list[str]) -> int:
     if command in ("commit", "head"):
         print(serving_commit() if command == "commit" else head_commit())
         return 0
-    if command in ("serve", "deploy", "rollback", "withdraw"):
-        return {"serve": serve, "deploy": deploy, "rollback": rollback, "withdraw": withdraw}[
-            command
-        ]()
+    changes = {"serve": serve, "deploy": deploy, "rollback": rollback, "withdraw": withdraw}
+    if command in changes:
+        return changes[command]()
     print(__doc__, file=sys.stderr)
     return 2
 
