@@ -145,6 +145,9 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("docker") is None:
         sys.exit("error: docker not found: install Docker Engine (bash .ci/provision-docker.sh)")
+    kept = args.once or args.down
+    if kept and not (kept / APP / ".env").is_file():
+        sys.exit(f"error: {kept} holds no deployment of this bench: make one with --keep {kept}")
     if args.once:
         seconds, _ = deploy_once(args.once / APP)
         print(f"{seconds:.2f}")
